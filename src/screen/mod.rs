@@ -1,0 +1,1 @@
+//! Reference screens, masks and the fuzzy matcher.
