@@ -16,9 +16,13 @@ use super::template::{CoarseLevel, Template};
 use crate::rfb::Rect;
 
 /// Coarse candidates refined per search.
-const CANDIDATES: usize = 3;
-/// Exact evaluations allowed in one hill-climb.
+const CANDIDATES: usize = 6;
+/// Hill-climb steps allowed per candidate.
 const CLIMB_STEPS: usize = 12;
+/// Radius (px) of the exact grid around a candidate coming from pyramid level 1.
+const REFINE: i64 = 2;
+/// Border (px) of screenshot planes computed around a placement during the hill-climb.
+const PLANE_PAD: u32 = 6;
 
 /// Where a template was found and how similar it is there.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -332,64 +336,54 @@ pub fn find(
         let fy = (y0 as usize + 2 * py).min(y1 as usize) as u32;
         candidates.push((fx, fy));
     }
-    // 3. Hill-climb each candidate on the exact similarity.
-    for (mut x, mut y) in candidates {
-        let pad = 4u32;
-        let mut cache: Option<(u32, u32, f64, Components)> = None;
+    // 3. Each candidate: the exact cost on a ±REFINE grid, then hill-climb while it improves.
+    let bounds = (x0, y0, x1, y1);
+    for (cx, cy) in candidates {
+        let eval = |x: u32, y: u32, s: &mut Scratch| -> (f64, f64, Components) {
+            let need = Rect::new(x, y, w, h);
+            if !s.planes.covers(need) {
+                let rx0 = x.saturating_sub(PLANE_PAD).max(bounds.0);
+                let ry0 = y.saturating_sub(PLANE_PAD).max(bounds.1);
+                let rx1 = (x + PLANE_PAD).min(bounds.2) + w;
+                let ry1 = (y + PLANE_PAD).min(bounds.3) + h;
+                s.planes.compute(image, Rect::new(rx0, ry0, rx1 - rx0, ry1 - ry0));
+            }
+            let (sim, c) = exact(t, &s.planes, x, y, ignore, &mut s.spans);
+            (similarity::cost(&c), sim, c)
+        };
+        let mut cur: Option<(f64, f64, Components, u32, u32)> = None;
+        let mut centre = (cx, cy);
+        let mut radius = REFINE;
         for _ in 0..CLIMB_STEPS {
-            let region = Rect::new(
-                x.saturating_sub(pad).max(x0),
-                y.saturating_sub(pad).max(y0),
-                0,
-                0,
-            );
-            let rx1 = (x + pad).min(x1) + w;
-            let ry1 = (y + pad).min(y1) + h;
-            s.planes.compute(
-                image,
-                Rect::new(region.x, region.y, rx1 - region.x, ry1 - region.y),
-            );
-            let mut local = match cache {
-                Some(c) if (c.0, c.1) == (x, y) => (c.2, c.3, x, y),
-                _ => {
-                    let (sim, c) = exact(t, &s.planes, x, y, ignore, &mut s.spans);
-                    (sim, c, x, y)
-                }
-            };
-            let center = (local.2, local.3);
-            for dy in -1i64..=1 {
-                for dx in -1i64..=1 {
-                    let (qx, qy) = (center.0 as i64 + dx, center.1 as i64 + dy);
-                    if (dx, dy) == (0, 0)
-                        || qx < x0 as i64
-                        || qy < y0 as i64
-                        || qx > x1 as i64
-                        || qy > y1 as i64
-                    {
+            let before = cur.map(|c| (c.3, c.4));
+            for dy in -radius..=radius {
+                for dx in -radius..=radius {
+                    let (qx, qy) = (centre.0 as i64 + dx, centre.1 as i64 + dy);
+                    if qx < x0 as i64 || qy < y0 as i64 || qx > x1 as i64 || qy > y1 as i64 {
                         continue;
                     }
                     let (qx, qy) = (qx as u32, qy as u32);
-                    let (sim, c) = exact(t, &s.planes, qx, qy, ignore, &mut s.spans);
-                    if sim > local.0 {
-                        local = (sim, c, qx, qy);
+                    if before == Some((qx, qy)) {
+                        continue;
+                    }
+                    let (cost, sim, c) = eval(qx, qy, s);
+                    if cur.is_none_or(|b| cost < b.0) {
+                        cur = Some((cost, sim, c, qx, qy));
                     }
                 }
             }
-            consider(
-                Found {
-                    x: local.2,
-                    y: local.3,
-                    similarity: local.0,
-                    components: local.1,
-                },
-                &mut best,
-            );
-            cache = Some((local.2, local.3, local.0, local.1));
-            if (local.2, local.3) == center || local.0 >= 1.0 {
+            let Some(b) = cur else { break };
+            if Some((b.3, b.4)) == before || b.1 >= 1.0 {
                 break;
             }
-            x = local.2;
-            y = local.3;
+            centre = (b.3, b.4);
+            radius = 1;
+        }
+        if let Some(b) = cur {
+            consider(Found { x: b.3, y: b.4, similarity: b.1, components: b.2 }, &mut best);
+            if b.1 >= t.threshold && b.1 >= 1.0 {
+                break;
+            }
         }
     }
     best.unwrap_or_default_at(ex, ey)

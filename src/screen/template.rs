@@ -6,8 +6,8 @@ use image::RgbImage;
 use super::planes::{LumaPyramid, Planes, halve};
 use crate::rfb::Rect;
 
-/// The coarsest pyramid level used for searching (blocks of 2^3 = 8 px).
-const MAX_LEVEL: usize = 3;
+/// The coarsest pyramid level used for searching (blocks of 2^2 = 4 px).
+const MAX_LEVEL: usize = 2;
 /// A coarse level is used only while the template still has this many pixels each way there.
 const MIN_COARSE_SIDE: usize = 4;
 
