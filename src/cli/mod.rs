@@ -4,8 +4,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod replay;
+
 #[derive(Parser, Debug)]
-#[command(name = "vncpilot", version, about = "Drive an OS installer over VNC and tell whether it worked")]
+#[command(
+    name = "vncpilot",
+    version,
+    about = "Drive an OS installer over VNC and tell whether it worked"
+)]
 struct Cli {
     /// More logging (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -15,12 +21,24 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {}
+enum Command {
+    /// Look at a recorded run: the frame at a time, when a screen appeared, report.html.
+    Replay(replay::ReplayArgs),
+}
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    match cli.command {}
+    let result = match cli.command {
+        Command::Replay(args) => replay::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("vncpilot: {error:#}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn init_logging(verbose: u8) {
@@ -32,5 +50,8 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
