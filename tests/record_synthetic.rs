@@ -319,3 +319,103 @@ fn passed_runs_can_discard_everything_recorded() {
         .collect();
     assert_eq!(left, vec!["result.json".to_owned()]);
 }
+
+#[test]
+fn replay_cli_extracts_a_frame_and_finds_a_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let origin = Instant::now();
+    let recorder = Recorder::start(&run, origin, RecorderOptions::default()).unwrap();
+    let frames: Vec<(u64, RgbImage)> = (0..6)
+        .map(|n| (n as u64 * 300, screen(320, 240, n * 3)))
+        .collect();
+    push_at(&recorder, origin, &frames);
+    recorder.finish().unwrap();
+    let exe = env!("CARGO_BIN_EXE_vncpilot");
+
+    let out = dir.path().join("at.png");
+    let output = std::process::Command::new(exe)
+        .args([
+            "replay",
+            run.to_str().unwrap(),
+            "--at",
+            "00:00.7",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        image::open(&out).unwrap().to_rgb8() == frames[2].1,
+        "the frame shown at 0.7 s is the one from 0.6 s"
+    );
+
+    // A reference made from the frame at 0.9 s is found there, and only there.
+    let screens = dir.path().join("screens/test");
+    std::fs::create_dir_all(&screens).unwrap();
+    let reference = screens.join("page-3.png");
+    frames[3].1.save(&reference).unwrap();
+    let output = std::process::Command::new(exe)
+        .args([
+            "replay",
+            run.to_str().unwrap(),
+            "--find",
+            reference.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("at 00:00.9"), "{stdout}");
+    assert!(
+        stdout.contains("matching during 00:00.9–00:00.9"),
+        "{stdout}"
+    );
+
+    // A screen never shown: exit 1, best similarity and when.
+    let never = screens.join("never.png");
+    RgbImage::from_pixel(320, 240, Rgb([255, 0, 255]))
+        .save(&never)
+        .unwrap();
+    let output = std::process::Command::new(exe)
+        .args([
+            "replay",
+            run.to_str().unwrap(),
+            "--find",
+            never.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("never matched in 6 frames; best similarity"),
+        "{stdout}"
+    );
+    assert!(run.join("find-never-best.png").is_file(), "{stdout}");
+
+    // Bad input is named.
+    let output = std::process::Command::new(exe)
+        .args([
+            "replay",
+            run.to_str().unwrap(),
+            "--at",
+            "3:99",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("invalid time \"3:99\""));
+}

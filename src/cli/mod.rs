@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod check;
+mod import_needles;
 mod replay;
 
 #[derive(Parser, Debug)]
@@ -22,6 +24,10 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Does a reference screen or openQA needle match an image? (exit 0 match, 1 no match, 2 error)
+    Check(check::CheckArgs),
+    /// Convert a folder of openQA needles into screens/, masks/ and .toml settings.
+    ImportNeedles(import_needles::ImportNeedlesArgs),
     /// Look at a recorded run: the frame at a time, when a screen appeared, report.html.
     Replay(replay::ReplayArgs),
 }
@@ -29,15 +35,10 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let result = match cli.command {
-        Command::Replay(args) => replay::run(args),
-    };
-    match result {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("vncpilot: {error:#}");
-            ExitCode::from(2)
-        }
+    match cli.command {
+        Command::Check(a) => check::run(a),
+        Command::ImportNeedles(a) => import_needles::run(a),
+        Command::Replay(a) => replay::run(a),
     }
 }
 
