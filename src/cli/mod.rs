@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod import_needles;
+mod replay;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -27,6 +28,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Convert a folder of openQA needles into screens/, masks/ and .toml settings.
     ImportNeedles(import_needles::ImportNeedlesArgs),
+    /// Look at a recorded run: the frame at a time, when a screen appeared, report.html.
+    Replay(replay::ReplayArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -35,6 +38,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Check(a) => check::run(a),
         Command::ImportNeedles(a) => import_needles::run(a),
+        Command::Replay(a) => replay::run(a),
     }
 }
 
