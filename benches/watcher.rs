@@ -14,7 +14,10 @@ const H: u32 = 768;
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, m: u32) -> u32 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((self.0 >> 33) % m as u64) as u32
     }
 }
@@ -40,7 +43,11 @@ fn screen(seed: u64) -> RgbImage {
     }
     for _ in 0..4 {
         let (bx, by) = (rng.next(W - 200), rng.next(H - 60));
-        let c = Rgb([rng.next(255) as u8, rng.next(255) as u8, rng.next(255) as u8]);
+        let c = Rgb([
+            rng.next(255) as u8,
+            rng.next(255) as u8,
+            rng.next(255) as u8,
+        ]);
         for y in by..by + 40 {
             for x in bx..bx + 160 {
                 img.put_pixel(x, y, c);
@@ -63,12 +70,24 @@ fn reference(seed: u64) -> Reference {
             }
         }
     }
-    Reference::from_image(&format!("ref{seed}"), &img, Some(&mask), &ScreenSettings::default())
-        .unwrap()
+    Reference::from_image(
+        &format!("ref{seed}"),
+        &img,
+        Some(&mask),
+        &ScreenSettings::default(),
+    )
+    .unwrap()
 }
 
 fn frame(serial: u64, image: &Arc<RgbImage>, damage: Vec<Rect>) -> Frame {
-    Frame { serial, time: Instant::now(), image: image.clone(), damage, cursor: None, pointer: None }
+    Frame {
+        serial,
+        time: Instant::now(),
+        image: image.clone(),
+        damage,
+        cursor: None,
+        pointer: None,
+    }
 }
 
 fn report(name: &str, mut t: Vec<Duration>, recomputed: usize) {
@@ -104,21 +123,36 @@ fn main() {
         recomputed += watcher.last_recomputed();
         assert!(res.iter().any(|(n, m)| n == "ref7" && m.matched));
     }
-    report("small update (16x16) on a matching screen", times, recomputed / 200);
+    report(
+        "small update (16x16) on a matching screen",
+        times,
+        recomputed / 200,
+    );
 
     // 2. Whole-screen updates alternating between the matching screen and another one.
     let mut times_match = Vec::new();
     let mut times_other = Vec::new();
     for i in 0..20 {
         serial += 1;
-        let (img, list) =
-            if i % 2 == 0 { (&other, &mut times_other) } else { (&shown, &mut times_match) };
+        let (img, list) = if i % 2 == 0 {
+            (&other, &mut times_other)
+        } else {
+            (&shown, &mut times_match)
+        };
         let t = Instant::now();
         let res = watcher.update(&frame(serial, img, vec![Rect::full(W, H)]));
         list.push(t.elapsed());
         let ref7 = res.iter().find(|(n, _)| n == "ref7").unwrap().1.matched;
         assert_eq!(ref7, i % 2 == 1);
     }
-    report("full-screen update to the matching screen", times_match, regions);
-    report("full-screen update to a screen nothing matches", times_other, regions);
+    report(
+        "full-screen update to the matching screen",
+        times_match,
+        regions,
+    );
+    report(
+        "full-screen update to a screen nothing matches",
+        times_other,
+        regions,
+    );
 }

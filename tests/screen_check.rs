@@ -43,7 +43,11 @@ fn manifest_answers_match_the_known_answers_in_order() {
         .args(["--threads", "2"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -71,13 +75,36 @@ fn single_check_exit_codes() {
     let needle = sample().join("needles/version_36.json");
     let good = sample().join("shots/version_36.p-shift-large.png");
     let bad = sample().join("shots/version_36.n-mirror.png");
-    let ok = vncpilot().arg("check").arg(&needle).arg(&good).output().unwrap();
-    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stdout));
+    let ok = vncpilot()
+        .arg("check")
+        .arg(&needle)
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
     let text = String::from_utf8_lossy(&ok.stdout);
-    assert!(text.contains("match") && text.contains("found at"), "{text}");
-    let no = vncpilot().arg("check").arg(&needle).arg(&bad).output().unwrap();
+    assert!(
+        text.contains("match") && text.contains("found at"),
+        "{text}"
+    );
+    let no = vncpilot()
+        .arg("check")
+        .arg(&needle)
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(no.status.code(), Some(1));
-    let missing = vncpilot().arg("check").arg(&needle).arg("/nonexistent/shot.png").output().unwrap();
+    let missing = vncpilot()
+        .arg("check")
+        .arg(&needle)
+        .arg("/nonexistent/shot.png")
+        .output()
+        .unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/shot.png"));
 }
@@ -108,16 +135,31 @@ fn imported_needles_check_like_the_needles() {
         .arg(tmp.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let set = vncpilot::screen::ScreenSet::load(&tmp.path().join("screens"), "sample").unwrap();
     assert_eq!(set.len(), 2);
     for name in ["version_36", "install_lang_french_selected-20210716"] {
         let screen = set.require(name).unwrap();
-        let needle = vncpilot::screen::Reference::load(sample().join(format!("needles/{name}.json"))).unwrap();
-        assert_eq!(screen.regions().collect::<Vec<_>>(), needle.regions().collect::<Vec<_>>());
+        let needle =
+            vncpilot::screen::Reference::load(sample().join(format!("needles/{name}.json")))
+                .unwrap();
+        assert_eq!(
+            screen.regions().collect::<Vec<_>>(),
+            needle.regions().collect::<Vec<_>>()
+        );
         assert!(tmp.path().join(format!("masks/sample/{name}.png")).exists());
-        for (kind, expect) in [("p-jpeg", true), ("p-shift-small", true), ("n-mirror", false)] {
-            let shot = image::open(sample().join(format!("shots/{name}.{kind}.png"))).unwrap().into_rgb8();
+        for (kind, expect) in [
+            ("p-jpeg", true),
+            ("p-shift-small", true),
+            ("n-mirror", false),
+        ] {
+            let shot = image::open(sample().join(format!("shots/{name}.{kind}.png")))
+                .unwrap()
+                .into_rgb8();
             assert_eq!(screen.check(&shot).matched, expect, "{name} {kind}");
             assert_eq!(needle.check(&shot).matched, expect, "{name} {kind}");
         }
@@ -129,11 +171,24 @@ fn needle_without_match_area_is_an_error_naming_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let json = tmp.path().join("n.json");
     std::fs::write(&json, r#"{"tags": ["x"], "area": [{"xpos": 1, "ypos": 1, "width": 5, "height": 5, "type": "exclude"}]}"#).unwrap();
-    image::RgbImage::new(20, 20).save(tmp.path().join("n.png")).unwrap();
-    let err = vncpilot::screen::Reference::load(&json).unwrap_err().to_string();
-    assert!(err.contains("n.json") && err.contains("no area of type \"match\""), "{err}");
+    image::RgbImage::new(20, 20)
+        .save(tmp.path().join("n.png"))
+        .unwrap();
+    let err = vncpilot::screen::Reference::load(&json)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("n.json") && err.contains("no area of type \"match\""),
+        "{err}"
+    );
     std::fs::write(tmp.path().join("n.png"), b"not a png").unwrap();
-    std::fs::write(&json, r#"{"area": [{"xpos": 1, "ypos": 1, "width": 5, "height": 5}]}"#).unwrap();
-    let err = vncpilot::screen::Reference::load(&json).unwrap_err().to_string();
+    std::fs::write(
+        &json,
+        r#"{"area": [{"xpos": 1, "ypos": 1, "width": 5, "height": 5}]}"#,
+    )
+    .unwrap();
+    let err = vncpilot::screen::Reference::load(&json)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("n.png"), "{err}");
 }

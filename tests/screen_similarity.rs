@@ -12,9 +12,13 @@ use vncpilot::screen::{Reference, ScreenSettings, Watcher};
 /// A UI-like screen: light background, dark "text" bars of varying lengths, a coloured button.
 fn screen(seed: u64, w: u32, h: u32) -> RgbImage {
     let mut img = RgbImage::from_pixel(w, h, Rgb([240, 240, 240]));
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut next = |m: u32| {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((s >> 33) % m as u64) as u32
     };
     for row in 0..(h / 12) {
@@ -45,7 +49,9 @@ fn reference(img: &RgbImage, mask: Option<&GrayImage>) -> Reference {
 }
 
 fn map(img: &RgbImage, mut f: impl FnMut(u32, u32, [u8; 3]) -> [u8; 3]) -> RgbImage {
-    RgbImage::from_fn(img.width(), img.height(), |x, y| Rgb(f(x, y, img.get_pixel(x, y).0)))
+    RgbImage::from_fn(img.width(), img.height(), |x, y| {
+        Rgb(f(x, y, img.get_pixel(x, y).0))
+    })
 }
 
 proptest! {
@@ -123,9 +129,15 @@ fn masked_out_pixels_do_not_count_and_masked_in_pixels_do() {
         }
     }
     let r = reference(&img, Some(&mask));
-    let top_changed = map(&img, |_, y, p| if y < 20 { [255 - p[0], 0, 255] } else { p });
+    let top_changed = map(
+        &img,
+        |_, y, p| if y < 20 { [255 - p[0], 0, 255] } else { p },
+    );
     assert!(r.check(&top_changed).matched);
-    let bottom_changed = map(&img, |_, y, p| if y >= 60 { [255 - p[0], 0, 255] } else { p });
+    let bottom_changed = map(
+        &img,
+        |_, y, p| if y >= 60 { [255 - p[0], 0, 255] } else { p },
+    );
     assert!(!r.check(&bottom_changed).matched);
     // Without the mask the top change counts.
     assert!(!reference(&img, None).check(&top_changed).matched);
@@ -136,7 +148,13 @@ fn ignored_rectangle_is_left_out() {
     let img = screen(3, 160, 96);
     let r = reference(&img, None);
     let cursor = Rect::new(50, 30, 12, 18);
-    let with_cursor = map(&img, |x, y, p| if cursor_contains(cursor, x, y) { [0, 255, 0] } else { p });
+    let with_cursor = map(&img, |x, y, p| {
+        if cursor_contains(cursor, x, y) {
+            [0, 255, 0]
+        } else {
+            p
+        }
+    });
     assert!(!r.check(&with_cursor).matched);
     assert!(r.check_ignoring(&with_cursor, &[cursor]).matched);
 }
@@ -149,8 +167,12 @@ fn cursor_contains(r: Rect, x: u32, y: u32) -> bool {
 fn mask_of_another_size_is_an_error() {
     let img = screen(1, 160, 96);
     let mask = GrayImage::new(100, 96);
-    let err = Reference::from_image("x", &img, Some(&mask), &ScreenSettings::default()).unwrap_err();
-    assert!(err.to_string().contains("100x96") && err.to_string().contains("160x96"), "{err}");
+    let err =
+        Reference::from_image("x", &img, Some(&mask), &ScreenSettings::default()).unwrap_err();
+    assert!(
+        err.to_string().contains("100x96") && err.to_string().contains("160x96"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -163,8 +185,13 @@ fn screen_files_find_their_mask_and_settings() {
     let img = screen(5, 160, 96);
     img.save(screens.join("a.png")).unwrap();
     GrayImage::new(10, 10).save(masks.join("a.png")).unwrap();
-    let err = Reference::load(screens.join("a.png")).unwrap_err().to_string();
-    assert!(err.contains("masks/set1/a.png") && err.contains("10x10"), "{err}");
+    let err = Reference::load(screens.join("a.png"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("masks/set1/a.png") && err.contains("10x10"),
+        "{err}"
+    );
     let mut mask = GrayImage::new(160, 96);
     for y in 10..40 {
         for x in 10..60 {
@@ -172,22 +199,44 @@ fn screen_files_find_their_mask_and_settings() {
         }
     }
     mask.save(masks.join("a.png")).unwrap();
-    std::fs::write(screens.join("a.toml"), "threshold = 0.9\nclick_point = [20, 20]\nbogus = 1\n").unwrap();
-    let err = Reference::load(screens.join("a.png")).unwrap_err().to_string();
+    std::fs::write(
+        screens.join("a.toml"),
+        "threshold = 0.9\nclick_point = [20, 20]\nbogus = 1\n",
+    )
+    .unwrap();
+    let err = Reference::load(screens.join("a.png"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("a.toml") && err.contains("bogus"), "{err}");
-    std::fs::write(screens.join("a.toml"), "threshold = 0.9\nclick_point = [20, 20]\n").unwrap();
+    std::fs::write(
+        screens.join("a.toml"),
+        "threshold = 0.9\nclick_point = [20, 20]\n",
+    )
+    .unwrap();
     let r = Reference::load(screens.join("a.png")).unwrap();
-    assert_eq!(r.regions().collect::<Vec<_>>(), vec![Rect::new(10, 10, 50, 30)]);
+    assert_eq!(
+        r.regions().collect::<Vec<_>>(),
+        vec![Rect::new(10, 10, 50, 30)]
+    );
     assert_eq!(r.click_point(), Some((20, 20)));
     let set = vncpilot::screen::ScreenSet::load(&tmp.path().join("screens"), "set1").unwrap();
     assert!(set.get("a").is_some());
     std::fs::write(screens.join("b.png"), b"garbage").unwrap();
-    let err = vncpilot::screen::ScreenSet::load(&tmp.path().join("screens"), "set1").unwrap_err().to_string();
+    let err = vncpilot::screen::ScreenSet::load(&tmp.path().join("screens"), "set1")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("b.png"), "{err}");
 }
 
 fn frame(serial: u64, image: RgbImage, damage: Vec<Rect>) -> Frame {
-    Frame { serial, time: Instant::now(), image: Arc::new(image), damage, cursor: None, pointer: None }
+    Frame {
+        serial,
+        time: Instant::now(),
+        image: Arc::new(image),
+        damage,
+        cursor: None,
+        pointer: None,
+    }
 }
 
 #[test]
@@ -217,7 +266,13 @@ fn watcher_recomputes_only_touched_regions_and_sees_changes() {
     assert!(second[0].1.matched);
     assert_eq!(w.last_recomputed(), 0);
     // A change inside the second region: only it is recomputed, and it no longer matches.
-    let img3 = map(&img2, |x, y, p| if (260..370).contains(&x) && (205..255).contains(&y) { [255, 0, 255] } else { p });
+    let img3 = map(&img2, |x, y, p| {
+        if (260..370).contains(&x) && (205..255).contains(&y) {
+            [255, 0, 255]
+        } else {
+            p
+        }
+    });
     let third = w.update(&frame(3, img3.clone(), vec![Rect::new(260, 205, 110, 50)]));
     assert_eq!(w.last_recomputed(), 1);
     assert!(!third[0].1.matched);
