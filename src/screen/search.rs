@@ -16,9 +16,15 @@ use super::template::{CoarseLevel, Template};
 use crate::rfb::Rect;
 
 /// Coarse candidates refined per search.
-const CANDIDATES: usize = 3;
-/// Exact evaluations allowed in one hill-climb.
+const CANDIDATES: usize = 6;
+/// Candidates refined on the exact similarity at full resolution.
+const EXACT_CANDIDATES: usize = 2;
+/// Hill-climb steps allowed per candidate.
 const CLIMB_STEPS: usize = 12;
+/// Radius (px) of the exact grid around a candidate coming from pyramid level 1.
+const REFINE: i64 = 1;
+/// Border (px) of screenshot planes computed around a placement during the hill-climb.
+const PLANE_PAD: u32 = 6;
 
 /// Where a template was found and how similar it is there.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -64,30 +70,14 @@ pub fn exact(
         for &(a, b) in spans.iter() {
             let ty = &t.planes.y[trow + a..trow + b];
             let sy = &shot.y[srow + a..srow + b];
-            let (mut n, mut st, mut ss, mut stt, mut sss, mut sst) =
-                (0f32, 0f32, 0f32, 0f32, 0f32, 0f32);
-            match &t.weights {
+            let wt = t.weights.as_ref().map(|w| &w[trow + a..trow + b]);
+            let [n, st, ss, stt, sss, sst] = match wt {
                 None => {
-                    n = (b - a) as f32;
-                    for (&tv, &sv) in ty.iter().zip(sy) {
-                        st += tv;
-                        ss += sv;
-                        stt += tv * tv;
-                        sss += sv * sv;
-                        sst += tv * sv;
-                    }
+                    let [st, ss, stt, sss, sst] = luma_row(ty, sy);
+                    [(b - a) as f32, st, ss, stt, sss, sst]
                 }
-                Some(wt) => {
-                    for ((&tv, &sv), &wv) in ty.iter().zip(sy).zip(&wt[trow + a..trow + b]) {
-                        n += wv;
-                        st += wv * tv;
-                        ss += wv * sv;
-                        stt += wv * tv * tv;
-                        sss += wv * sv * sv;
-                        sst += wv * tv * sv;
-                    }
-                }
-            }
+                Some(wt) => luma_row_weighted(ty, sy, wt),
+            };
             luma.n += n as f64;
             luma.t += st as f64;
             luma.s += ss as f64;
@@ -95,22 +85,13 @@ pub fn exact(
             luma.ss += sss as f64;
             luma.st += sst as f64;
             if j % 2 == 0 {
-                let (mut n, mut d2, mut cb, mut cbb, mut cr, mut crr) =
-                    (0f32, 0f32, 0f32, 0f32, 0f32, 0f32);
-                let mut i = a + (a & 1);
-                while i < b {
-                    let wv = t.weights.as_ref().map_or(1.0, |w| w[trow + i]);
-                    let (tb, tr) = (t.planes.cb[trow + i], t.planes.cr[trow + i]);
-                    let db = shot.cb[srow + i] - tb;
-                    let dr = shot.cr[srow + i] - tr;
-                    n += wv;
-                    d2 += wv * (db * db + dr * dr);
-                    cb += wv * tb;
-                    cbb += wv * tb * tb;
-                    cr += wv * tr;
-                    crr += wv * tr * tr;
-                    i += 2;
-                }
+                let [n, d2, cb, cbb, cr, crr] = chroma_row(
+                    &t.planes.cb[trow + a..trow + b],
+                    &t.planes.cr[trow + a..trow + b],
+                    &shot.cb[srow + a..srow + b],
+                    &shot.cr[srow + a..srow + b],
+                    wt,
+                );
                 chroma.n += n as f64;
                 chroma.diff2 += d2 as f64;
                 chroma.cb += cb as f64;
@@ -121,6 +102,110 @@ pub fn exact(
         }
     }
     similarity::similarity(&luma, &chroma)
+}
+
+/// Accumulator lanes: sums are kept in this many independent lanes so the compiler can use
+/// vector instructions (a single running float sum cannot be reordered).
+const LANES: usize = 8;
+
+/// Σt, Σs, Σt², Σs², Σts of two equally long rows.
+#[inline]
+fn luma_row(t: &[f32], s: &[f32]) -> [f32; 5] {
+    let n = t.len().min(s.len());
+    let m = n - n % LANES;
+    let mut acc = [[0f32; LANES]; 5];
+    for (tk, sk) in t[..m].chunks_exact(LANES).zip(s[..m].chunks_exact(LANES)) {
+        for i in 0..LANES {
+            let (a, b) = (tk[i], sk[i]);
+            acc[0][i] += a;
+            acc[1][i] += b;
+            acc[2][i] += a * a;
+            acc[3][i] += b * b;
+            acc[4][i] += a * b;
+        }
+    }
+    let mut out = acc.map(|l| l.iter().sum::<f32>());
+    for (&a, &b) in t[m..n].iter().zip(&s[m..n]) {
+        out[0] += a;
+        out[1] += b;
+        out[2] += a * a;
+        out[3] += b * b;
+        out[4] += a * b;
+    }
+    out
+}
+
+/// Σw, Σwt, Σws, Σwt², Σws², Σwts of equally long rows.
+#[inline]
+fn luma_row_weighted(t: &[f32], s: &[f32], w: &[f32]) -> [f32; 6] {
+    let n = t.len().min(s.len()).min(w.len());
+    let m = n - n % LANES;
+    let mut acc = [[0f32; LANES]; 6];
+    for ((tk, sk), wk) in t[..m]
+        .chunks_exact(LANES)
+        .zip(s[..m].chunks_exact(LANES))
+        .zip(w[..m].chunks_exact(LANES))
+    {
+        for i in 0..LANES {
+            let (a, b, c) = (tk[i], sk[i], wk[i]);
+            let (ca, cb) = (c * a, c * b);
+            acc[0][i] += c;
+            acc[1][i] += ca;
+            acc[2][i] += cb;
+            acc[3][i] += ca * a;
+            acc[4][i] += cb * b;
+            acc[5][i] += ca * b;
+        }
+    }
+    let mut out = acc.map(|l| l.iter().sum::<f32>());
+    for ((&a, &b), &c) in t[m..n].iter().zip(&s[m..n]).zip(&w[m..n]) {
+        out[0] += c;
+        out[1] += c * a;
+        out[2] += c * b;
+        out[3] += c * a * a;
+        out[4] += c * b * b;
+        out[5] += c * a * b;
+    }
+    out
+}
+
+/// Σw, Σw(Δcb² + Δcr²), Σw·cb, Σw·cb², Σw·cr, Σw·cr² of a row (reference `tb`, `tr`).
+#[inline]
+fn chroma_row(tb: &[f32], tr: &[f32], sb: &[f32], sr: &[f32], w: Option<&[f32]>) -> [f32; 6] {
+    let n = tb.len();
+    let m = n - n % LANES;
+    let ones = [1f32; LANES];
+    let mut acc = [[0f32; LANES]; 6];
+    let mut k = 0;
+    while k < m {
+        let wk = w.map_or(&ones[..], |w| &w[k..k + LANES]);
+        for i in 0..LANES {
+            let (a, r, c) = (tb[k + i], tr[k + i], wk[i]);
+            let db = sb[k + i] - a;
+            let dr = sr[k + i] - r;
+            acc[0][i] += c;
+            acc[1][i] += c * (db * db + dr * dr);
+            acc[2][i] += c * a;
+            acc[3][i] += c * a * a;
+            acc[4][i] += c * r;
+            acc[5][i] += c * r * r;
+        }
+        k += LANES;
+    }
+    let mut out = acc.map(|l| l.iter().sum::<f32>());
+    for i in m..n {
+        let c = w.map_or(1.0, |w| w[i]);
+        let (a, r) = (tb[i], tr[i]);
+        let db = sb[i] - a;
+        let dr = sr[i] - r;
+        out[0] += c;
+        out[1] += c * (db * db + dr * dr);
+        out[2] += c * a;
+        out[3] += c * a * a;
+        out[4] += c * r;
+        out[5] += c * r * r;
+    }
+    out
 }
 
 /// The column spans `[a, b)` of a template row (placed at image column `x`, image row `y`)
@@ -163,16 +248,7 @@ fn coarse_cost(t: &CoarseLevel, pw: usize, pv: &[f32], cx: usize, cy: usize) -> 
         let tr = &t.luma[j * t.w..][..t.w];
         let wr = &t.weight[j * t.w..][..t.w];
         let sr = &pv[(cy + j) * pw + cx..][..t.w];
-        let (mut n, mut st, mut ss, mut stt, mut sss, mut sst) =
-            (0f32, 0f32, 0f32, 0f32, 0f32, 0f32);
-        for ((&tv, &sv), &wv) in tr.iter().zip(sr).zip(wr) {
-            n += wv;
-            st += wv * tv;
-            ss += wv * sv;
-            stt += wv * tv * tv;
-            sss += wv * sv * sv;
-            sst += wv * tv * sv;
-        }
+        let [n, st, ss, stt, sss, sst] = luma_row_weighted(tr, sr, wr);
         l.n += n as f64;
         l.t += st as f64;
         l.s += ss as f64;
@@ -183,9 +259,84 @@ fn coarse_cost(t: &CoarseLevel, pw: usize, pv: &[f32], cx: usize, cy: usize) -> 
     similarity::coarse_cost(&l)
 }
 
+/// Whether a region found `(dx, dy)` away from where it was expected is really content that
+/// changed in place: its surroundings in the screenshot are still where the reference has
+/// them (mean squared luma error below `RING_STILL`) and do not fit at the found offset
+/// (`RING_MOVED` times worse). A moved screen or window takes its surroundings along; a
+/// mirrored symmetric icon (the same icon a few pixels over) does not. Flat surroundings are
+/// no evidence either way, and the move is believed.
+pub fn surroundings_stayed(
+    t: &Template,
+    image: &RgbImage,
+    dx: i64,
+    dy: i64,
+    ignore: &[Rect],
+) -> bool {
+    let (iw, ih) = (image.width() as i64, image.height() as i64);
+    let (mut e0, mut ed, mut n) = (0f64, 0f64, 0usize);
+    for &(x, y, v) in &t.ring {
+        let (xd, yd) = (x as i64 + dx, y as i64 + dy);
+        if xd < 0 || yd < 0 || xd >= iw || yd >= ih {
+            continue;
+        }
+        let hit = |px: u32, py: u32| {
+            ignore
+                .iter()
+                .any(|r| px >= r.x && px < r.right() && py >= r.y && py < r.bottom())
+        };
+        if hit(x, y) || hit(xd as u32, yd as u32) {
+            continue;
+        }
+        let s0 = super::planes::luma(image.get_pixel(x, y).0) - v;
+        let sd = super::planes::luma(image.get_pixel(xd as u32, yd as u32).0) - v;
+        e0 += (s0 * s0) as f64;
+        ed += (sd * sd) as f64;
+        n += 1;
+    }
+    if n < 16 {
+        return false;
+    }
+    let (m0, md) = (e0 / n as f64, ed / n as f64);
+    m0 < RING_STILL && md > RING_MOVED * m0.max(RING_STILL / 4.0)
+}
+
+/// Mean squared luma error of surroundings that count as unchanged (RMS 8: JPEG, noise).
+const RING_STILL: f64 = 64.0;
+/// How much worse the surroundings must fit at the found offset to count as not moved.
+const RING_MOVED: f64 = 4.0;
+
+/// Finds `t` in `image` within its margin, believing a move only when the surroundings
+/// moved too (see [`surroundings_stayed`]). `hint` is an offset (dx, dy) another region of the
+/// same reference was found at; a region found at that same offset is believed.
+pub fn find(
+    t: &Template,
+    image: &RgbImage,
+    ignore: &[Rect],
+    hint: Option<(i64, i64)>,
+    s: &mut Scratch,
+) -> Found {
+    let f = find_anywhere(t, image, ignore, hint, s);
+    let (dx, dy) = (f.x as i64 - t.rect.x as i64, f.y as i64 - t.rect.y as i64);
+    if (dx, dy) == (0, 0) || f.similarity < t.threshold || hint == Some((dx, dy)) {
+        return f;
+    }
+    if surroundings_stayed(t, image, dx, dy, ignore) {
+        // The content changed in place: report it where it was expected.
+        s.planes.compute(image, t.rect);
+        let (sim, c) = exact(t, &s.planes, t.rect.x, t.rect.y, ignore, &mut s.spans);
+        return Found {
+            x: t.rect.x,
+            y: t.rect.y,
+            similarity: sim,
+            components: c,
+        };
+    }
+    f
+}
+
 /// Finds `t` in `image` within its margin. `hint` is an offset (dx, dy) from the expected
 /// position to try first. The image must be at least as large as the template's placement.
-pub fn find(
+fn find_anywhere(
     t: &Template,
     image: &RgbImage,
     ignore: &[Rect],
@@ -256,7 +407,7 @@ pub fn find(
         return best.unwrap_or_default_at(ex, ey);
     }
     let levels = t.coarse.len();
-    let mut candidates: Vec<(u32, u32)> = Vec::new();
+    let mut candidates: Vec<(f64, u32, u32)> = Vec::new();
     if levels == 0 {
         // Tiny template: every placement, exactly.
         s.planes
@@ -290,20 +441,21 @@ pub fn find(
         }
     }
     s.coarse.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut picked: Vec<(usize, usize)> = Vec::new();
-    for &(_, cx, cy) in s.coarse.iter() {
+    let mut picked: Vec<(usize, usize, f64)> = Vec::new();
+    for &(cost, cx, cy) in s.coarse.iter() {
         if picked.len() >= CANDIDATES {
             break;
         }
         if picked
             .iter()
-            .any(|&(px, py)| px.abs_diff(cx) <= 1 && py.abs_diff(cy) <= 1)
+            .any(|&(px, py, _)| px.abs_diff(cx) <= 1 && py.abs_diff(cy) <= 1)
         {
             continue;
         }
-        picked.push((cx, cy));
+        picked.push((cx, cy, cost));
     }
-    for (cx, cy) in picked {
+    for (cx, cy, coarse) in picked {
+        let mut cost = coarse;
         // Refine down the pyramid: ±2 on the first finer level, ±1 after.
         let (mut px, mut py) = (cx, cy);
         for level in (1..levels).rev() {
@@ -326,70 +478,73 @@ pub fn find(
             }
             px = bestc.1;
             py = bestc.2;
+            cost = bestc.0;
         }
         // Level 1 position → full resolution.
         let fx = (x0 as usize + 2 * px).min(x1 as usize) as u32;
         let fy = (y0 as usize + 2 * py).min(y1 as usize) as u32;
-        candidates.push((fx, fy));
+        candidates.push((cost, fx, fy));
     }
-    // 3. Hill-climb each candidate on the exact similarity.
-    for (mut x, mut y) in candidates {
-        let pad = 4u32;
-        let mut cache: Option<(u32, u32, f64, Components)> = None;
+    // Only the best few (by their level-1 cost) are worth the exact refinement.
+    candidates.sort_by(|a, b| a.0.total_cmp(&b.0));
+    candidates.truncate(EXACT_CANDIDATES);
+    // 3. Each candidate: the exact cost on a ±REFINE grid, then hill-climb while it improves.
+    let bounds = (x0, y0, x1, y1);
+    for (_, cx, cy) in candidates {
+        let eval = |x: u32, y: u32, s: &mut Scratch| -> (f64, f64, Components) {
+            let need = Rect::new(x, y, w, h);
+            if !s.planes.covers(need) {
+                let rx0 = x.saturating_sub(PLANE_PAD).max(bounds.0);
+                let ry0 = y.saturating_sub(PLANE_PAD).max(bounds.1);
+                let rx1 = (x + PLANE_PAD).min(bounds.2) + w;
+                let ry1 = (y + PLANE_PAD).min(bounds.3) + h;
+                s.planes
+                    .compute(image, Rect::new(rx0, ry0, rx1 - rx0, ry1 - ry0));
+            }
+            let (sim, c) = exact(t, &s.planes, x, y, ignore, &mut s.spans);
+            (similarity::cost(&c), sim, c)
+        };
+        let mut cur: Option<(f64, f64, Components, u32, u32)> = None;
+        let mut centre = (cx, cy);
+        let mut radius = REFINE;
         for _ in 0..CLIMB_STEPS {
-            let region = Rect::new(
-                x.saturating_sub(pad).max(x0),
-                y.saturating_sub(pad).max(y0),
-                0,
-                0,
-            );
-            let rx1 = (x + pad).min(x1) + w;
-            let ry1 = (y + pad).min(y1) + h;
-            s.planes.compute(
-                image,
-                Rect::new(region.x, region.y, rx1 - region.x, ry1 - region.y),
-            );
-            let mut local = match cache {
-                Some(c) if (c.0, c.1) == (x, y) => (c.2, c.3, x, y),
-                _ => {
-                    let (sim, c) = exact(t, &s.planes, x, y, ignore, &mut s.spans);
-                    (sim, c, x, y)
-                }
-            };
-            let center = (local.2, local.3);
-            for dy in -1i64..=1 {
-                for dx in -1i64..=1 {
-                    let (qx, qy) = (center.0 as i64 + dx, center.1 as i64 + dy);
-                    if (dx, dy) == (0, 0)
-                        || qx < x0 as i64
-                        || qy < y0 as i64
-                        || qx > x1 as i64
-                        || qy > y1 as i64
-                    {
+            let before = cur.map(|c| (c.3, c.4));
+            for dy in -radius..=radius {
+                for dx in -radius..=radius {
+                    let (qx, qy) = (centre.0 as i64 + dx, centre.1 as i64 + dy);
+                    if qx < x0 as i64 || qy < y0 as i64 || qx > x1 as i64 || qy > y1 as i64 {
                         continue;
                     }
                     let (qx, qy) = (qx as u32, qy as u32);
-                    let (sim, c) = exact(t, &s.planes, qx, qy, ignore, &mut s.spans);
-                    if sim > local.0 {
-                        local = (sim, c, qx, qy);
+                    if before == Some((qx, qy)) {
+                        continue;
+                    }
+                    let (cost, sim, c) = eval(qx, qy, s);
+                    if cur.is_none_or(|b| cost < b.0) {
+                        cur = Some((cost, sim, c, qx, qy));
                     }
                 }
             }
+            let Some(b) = cur else { break };
+            if Some((b.3, b.4)) == before || b.1 >= 1.0 {
+                break;
+            }
+            centre = (b.3, b.4);
+            radius = 1;
+        }
+        if let Some(b) = cur {
             consider(
                 Found {
-                    x: local.2,
-                    y: local.3,
-                    similarity: local.0,
-                    components: local.1,
+                    x: b.3,
+                    y: b.4,
+                    similarity: b.1,
+                    components: b.2,
                 },
                 &mut best,
             );
-            cache = Some((local.2, local.3, local.0, local.1));
-            if (local.2, local.3) == center || local.0 >= 1.0 {
+            if b.1 >= t.threshold && b.1 >= 1.0 {
                 break;
             }
-            x = local.2;
-            y = local.3;
         }
     }
     best.unwrap_or_default_at(ex, ey)

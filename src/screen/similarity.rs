@@ -22,12 +22,17 @@ pub const OFFSET_MAX: f64 = 12.0;
 /// Mean squared luma error that is noise, not a difference (lossy encoding, 16-bit colour).
 pub const NOISE_Y: f64 = 4.0;
 /// The same for chroma (Cb and Cr errors summed).
-pub const NOISE_C: f64 = 6.0;
+pub const NOISE_C: f64 = 16.0;
 /// Structure floor added to the reference's luma variance, so flat regions are judged on an
 /// absolute scale (a mean squared error of FLOOR_Y is a full mismatch there).
 pub const FLOOR_Y: f64 = 400.0;
 /// The same for chroma.
 pub const FLOOR_C: f64 = 200.0;
+/// Chroma errors count this much relative to luma errors. Lossy encodings keep luma and
+/// throw chroma away (JPEG/Tight at quality 60 with 4:2:0 subsampling leaves relative chroma
+/// errors of up to ~0.3 on coloured text, while swapped colours give 3.5 and more), so chroma
+/// is judged 4× more coarsely in standard-deviation terms.
+pub const CHROMA_WEIGHT: f64 = 1.0 / 16.0;
 
 /// Weighted sums over the compared pixels of reference luma `t` and screenshot luma `s`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -129,15 +134,33 @@ pub fn similarity(luma: &LumaSums, chroma: &ChromaSums) -> (f64, Components) {
 /// The similarity from its components.
 pub fn score(c: &Components) -> f64 {
     let ly = (c.luma_error - NOISE_Y).max(0.0) / (c.luma_variance + FLOOR_Y);
-    let lc = (c.chroma_error - NOISE_C).max(0.0) / (c.chroma_variance + FLOOR_C);
+    let lc = CHROMA_WEIGHT * (c.chroma_error - NOISE_C).max(0.0) / (c.chroma_variance + FLOOR_C);
     (1.0 - ly - lc).clamp(0.0, 1.0)
 }
 
-/// Rank of a candidate position from luma only (lower is better): the relative luma error
-/// without the noise allowance. Used on the coarse pyramid levels.
+/// Rank of a placement (lower is better): the relative errors without the noise allowance
+/// and without clamping, so it still orders placements where the similarity is 0.
+pub fn cost(c: &Components) -> f64 {
+    c.luma_error / (c.luma_variance + FLOOR_Y)
+        + CHROMA_WEIGHT * c.chroma_error / (c.chroma_variance + FLOOR_C)
+}
+
+/// Rank of a candidate position on a coarse pyramid level (lower is better): minus the
+/// zero-mean normalised correlation of the luma, plus the squared mean difference relative
+/// to the template's variance. Correlation, unlike a squared error, does
+/// not prefer flat parts of the screen over a slightly misaligned true position.
 pub fn coarse_cost(luma: &LumaSums) -> f64 {
-    let (ey, vy) = luma.error();
-    ey / (vy + FLOOR_Y)
+    if luma.n <= 0.0 {
+        return 0.0;
+    }
+    let n = luma.n;
+    let (mt, ms) = (luma.t / n, luma.s / n);
+    let vt = (luma.tt / n - mt * mt).max(0.0);
+    let vs = (luma.ss / n - ms * ms).max(0.0);
+    let cov = luma.st / n - mt * ms;
+    // A small variance floor keeps flat-on-flat from looking perfect; the mean term keeps
+    // a dark-on-light row from passing for the light-on-dark (selected) one.
+    1.0 - cov / ((vt + 25.0) * (vs + 25.0)).sqrt() + (ms - mt).powi(2) / (vt + FLOOR_Y)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use crate::rfb::Rect;
 /// The coarsest pyramid level used for searching (blocks of 2^3 = 8 px).
 const MAX_LEVEL: usize = 3;
 /// A coarse level is used only while the template still has this many pixels each way there.
-const MIN_COARSE_SIDE: usize = 4;
+const MIN_COARSE_SIDE: usize = 5;
 
 /// One coarse pyramid level of a template.
 #[derive(Clone, Debug)]
@@ -37,6 +37,30 @@ pub struct Template {
     pub weights: Option<Vec<f32>>,
     /// Levels 1..=k of the luma pyramid (`coarse[k-1]` is level k).
     pub coarse: Vec<CoarseLevel>,
+    /// Luma of the reference just outside the region (x, y, luma), for telling a moved
+    /// screen from content that changed in place (see `search::surroundings_stayed`).
+    pub ring: Vec<(u32, u32, f32)>,
+}
+
+/// Width (px) of the band around a region kept in [`Template::ring`].
+pub const RING: u32 = 4;
+
+fn ring(image: &RgbImage, rect: Rect) -> Vec<(u32, u32, f32)> {
+    let (iw, ih) = image.dimensions();
+    let x0 = rect.x.saturating_sub(RING);
+    let y0 = rect.y.saturating_sub(RING);
+    let x1 = (rect.right() + RING).min(iw);
+    let y1 = (rect.bottom() + RING).min(ih);
+    let mut out = Vec::new();
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let inside = x >= rect.x && x < rect.right() && y >= rect.y && y < rect.bottom();
+            if !inside {
+                out.push((x, y, super::planes::luma(image.get_pixel(x, y).0)));
+            }
+        }
+    }
+    out
 }
 
 impl Template {
@@ -74,6 +98,7 @@ impl Template {
             });
         }
         Template {
+            ring: ring(image, rect),
             rect,
             threshold,
             margin,
