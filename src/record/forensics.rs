@@ -12,6 +12,7 @@ use image::{Rgb, RgbImage};
 
 use super::RecordError;
 use crate::rfb::Rect;
+use crate::screen::{MatchResult, Reference, RegionMatch};
 
 pub const DIR: &str = "forensics";
 pub const FILE_NAME: &str = "forensics.json";
@@ -29,6 +30,68 @@ pub struct RegionReport {
     pub found: Rect,
     pub similarity: f64,
     pub threshold: f64,
+}
+
+impl From<&RegionMatch> for RegionReport {
+    fn from(region: &RegionMatch) -> RegionReport {
+        RegionReport {
+            expected: region.expected,
+            found: region.found,
+            similarity: region.similarity,
+            threshold: region.threshold,
+        }
+    }
+}
+
+/// The picture of a reference: the screen's own PNG/PPM, or the PNG beside a needle's JSON.
+pub fn reference_picture(reference: &Reference) -> Result<RgbImage, RecordError> {
+    let path = reference.path();
+    let picture_path = if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        path.with_extension("png")
+    } else {
+        path.to_owned()
+    };
+    image::open(&picture_path)
+        .map(|picture| picture.to_rgb8())
+        .map_err(|source| RecordError::Image {
+            path: picture_path,
+            source,
+        })
+}
+
+/// Keeps the best result seen while waiting for a screen, and when, and that screen — what the
+/// forensics report as "best similarity and when". The screen is kept by `Arc` (frames are
+/// shared snapshots), so observing costs no copy.
+#[derive(Default)]
+pub struct BestMatch {
+    best: Option<(f64, MatchResult, std::sync::Arc<RgbImage>)>,
+}
+
+impl BestMatch {
+    pub fn new() -> BestMatch {
+        BestMatch::default()
+    }
+
+    /// One check of the awaited screen at `t` seconds since the run started.
+    pub fn observe(&mut self, t: f64, result: &MatchResult, image: &std::sync::Arc<RgbImage>) {
+        let better = self
+            .best
+            .as_ref()
+            .is_none_or(|(_, best, _)| result.similarity > best.similarity);
+        if better {
+            self.best = Some((t, result.clone(), image.clone()));
+        }
+    }
+
+    /// (time, result, screen) of the best check so far.
+    pub fn get(&self) -> Option<(f64, &MatchResult, &RgbImage)> {
+        self.best
+            .as_ref()
+            .map(|(t, result, image)| (*t, result, image.as_ref()))
+    }
 }
 
 /// The screen a failed step was waiting for.

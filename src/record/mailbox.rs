@@ -105,6 +105,10 @@ impl<T> Mailbox<T> {
         self.ready.notify_all();
     }
 
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
     /// How many pushed items were replaced by a newer one because the queue was full.
     pub fn merged(&self) -> u64 {
         self.lock().merged

@@ -26,7 +26,7 @@ pub mod timecode;
 pub use encoder::Track;
 pub use manifest::Manifest;
 pub use playback::{DecodedFrame, Recording};
-pub use recorder::{Recorder, RecorderOptions, RecordingStats};
+pub use recorder::{FrameSink, Recorder, RecorderOptions, RecordingStats};
 pub use subtitles::Subtitles;
 
 use std::path::PathBuf;

@@ -124,11 +124,32 @@ impl Recorder {
         self.mailbox.push(frame);
     }
 
+    /// A cheap handle that only pushes frames, for a task that follows the session's frame
+    /// stream (see [`follow`](super::follow::follow)) while the recorder itself stays with its owner.
+    pub fn sink(&self) -> FrameSink {
+        FrameSink {
+            mailbox: self.mailbox.clone(),
+        }
+    }
+
     /// The caption from now on: what the run is doing (e.g. "await screen 'partitioning'",
     /// "key ret"). Never pass secret text: say "type a secret" instead.
     pub fn step(&self, text: &str) -> Result<(), RecordError> {
         let t = self.now_s();
         self.step_at(t, text)
+    }
+
+    /// Never show `secret` in a caption (the VNC password, each `type_secret` value): it is
+    /// replaced by `[secret]` wherever a later step's text would contain it.
+    pub fn redact(&self, secret: &str) {
+        if let Some(subtitles) = self
+            .subtitles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            subtitles.redact(secret);
+        }
     }
 
     /// [`step`](Self::step) at an explicit time (seconds since the run started).
@@ -195,6 +216,23 @@ impl Drop for Recorder {
                 self.dir.display()
             );
         }
+    }
+}
+
+/// Pushes frames into a [`Recorder`] from anywhere; stops accepting once it finished.
+#[derive(Clone)]
+pub struct FrameSink {
+    mailbox: Arc<Mailbox<Arc<Frame>>>,
+}
+
+impl FrameSink {
+    /// Like [`Recorder::push`]; false once the recorder has finished.
+    pub fn push(&self, frame: Arc<Frame>) -> bool {
+        self.mailbox.push(frame)
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.mailbox.is_closed()
     }
 }
 

@@ -2,9 +2,10 @@
 //!
 //! Each step (the screen being awaited, the key being typed) is one cue from when it started
 //! until the next step starts. Cues are appended as soon as they end, so a run that is killed
-//! still leaves every finished step in the file. Text given here is written as is: callers pass
-//! a description of the step, never the text of a secret (`type_secret` captions say only that
-//! a secret was typed) — see [`Subtitles::step`].
+//! still leaves every finished step in the file. Callers pass a description of the step, never
+//! the text of a secret (`type_secret` captions say only that a secret was typed); as a second
+//! line of defence every secret registered with [`Subtitles::redact`] (the VNC password, each
+//! `type_secret` value) is replaced by `[secret]` wherever it would appear in a cue.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -17,6 +18,7 @@ pub struct Subtitles {
     out: BufWriter<File>,
     open: Option<(f64, String)>,
     cues: usize,
+    secrets: Vec<String>,
 }
 
 impl Subtitles {
@@ -32,6 +34,7 @@ impl Subtitles {
             out,
             open: None,
             cues: 0,
+            secrets: Vec::new(),
         })
     }
 
@@ -39,11 +42,24 @@ impl Subtitles {
         &self.path
     }
 
-    /// A new step starts at `t` seconds: the previous one ends there. `text` is shown as is (one
-    /// line; it must not contain a secret).
+    /// Never show `secret` in a cue: it is replaced by `[secret]` in every later step's text.
+    pub fn redact(&mut self, secret: &str) {
+        if !secret.is_empty() && !self.secrets.iter().any(|s| s == secret) {
+            self.secrets.push(secret.to_owned());
+            // Longest first, so a secret containing another is replaced whole.
+            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        }
+    }
+
+    /// A new step starts at `t` seconds: the previous one ends there. `text` is shown on one
+    /// line, with registered secrets replaced.
     pub fn step(&mut self, t: f64, text: &str) -> Result<(), RecordError> {
         self.close_open(t)?;
-        let text = sanitize(text);
+        let mut text = text.to_owned();
+        for secret in &self.secrets {
+            text = text.replace(secret.as_str(), "[secret]");
+        }
+        let text = sanitize(&text);
         if !text.is_empty() {
             self.open = Some((t.max(0.0), text));
         }
@@ -157,6 +173,25 @@ mod tests {
         let cues = read_cues(&path).unwrap();
         assert_eq!(cues.len(), 3);
         assert_eq!(cues[2], (12.5, 20.0, "type <hostname> next".to_owned()));
+    }
+
+    #[test]
+    fn registered_secrets_never_reach_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("subtitles.vtt");
+        let mut subs = Subtitles::create(&path).unwrap();
+        subs.redact("hunter2");
+        subs.redact("hunter2-root");
+        subs.step(0.0, "type 'hunter2-root' into the password field")
+            .unwrap();
+        subs.step(1.0, "typed hunter2").unwrap();
+        subs.end(2.0).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("hunter"), "{text}");
+        assert!(
+            text.contains("type '[secret]' into the password field"),
+            "{text}"
+        );
     }
 
     #[test]
