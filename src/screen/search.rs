@@ -42,6 +42,7 @@ pub struct Scratch {
     pyramid: LumaPyramid,
     spans: Vec<(usize, usize)>,
     coarse: Vec<(f64, usize, usize)>,
+    integral: Vec<Pair>,
 }
 
 /// The exact similarity of `t` placed with its top-left corner at `(x, y)` of the image whose
@@ -107,6 +108,59 @@ pub fn exact(
 /// Accumulator lanes: sums are kept in this many independent lanes so the compiler can use
 /// vector instructions (a single running float sum cannot be reordered).
 const LANES: usize = 8;
+
+/// Σts of two equally long rows.
+#[inline]
+fn dot(t: &[f32], s: &[f32]) -> f32 {
+    let n = t.len().min(s.len());
+    let m = n - n % LANES;
+    let mut acc = [0f32; LANES];
+    for (tk, sk) in t[..m].chunks_exact(LANES).zip(s[..m].chunks_exact(LANES)) {
+        for i in 0..LANES {
+            acc[i] += tk[i] * sk[i];
+        }
+    }
+    let mut out: f32 = acc.iter().sum();
+    for (&a, &b) in t[m..n].iter().zip(&s[m..n]) {
+        out += a * b;
+    }
+    out
+}
+
+/// Integral images of `v` and `v²` (`(w + 1) × (h + 1)`, pairs (Σv, Σv²) above-left).
+fn integral(w: usize, h: usize, v: &[f32], out: &mut Vec<Pair>) {
+    let iw = w + 1;
+    out.clear();
+    out.resize(iw * (h + 1), Pair(0.0, 0.0));
+    for y in 0..h {
+        let (mut rs, mut rq) = (0f64, 0f64);
+        for x in 0..w {
+            let p = v[y * w + x] as f64;
+            rs += p;
+            rq += p * p;
+            let above = out[y * iw + x + 1];
+            out[(y + 1) * iw + x + 1] = Pair(above.0 + rs, above.1 + rq);
+        }
+    }
+}
+
+/// (Σv, Σv²) of an integral image cell.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Pair(f64, f64);
+
+impl std::ops::Sub for Pair {
+    type Output = Pair;
+    fn sub(self, o: Pair) -> Pair {
+        Pair(self.0 - o.0, self.1 - o.1)
+    }
+}
+
+impl std::ops::Add for Pair {
+    type Output = Pair;
+    fn add(self, o: Pair) -> Pair {
+        Pair(self.0 + o.0, self.1 + o.1)
+    }
+}
 
 /// Σt, Σs, Σt², Σs², Σts of two equally long rows.
 #[inline]
@@ -248,7 +302,12 @@ fn coarse_cost(t: &CoarseLevel, pw: usize, pv: &[f32], cx: usize, cy: usize) -> 
         let tr = &t.luma[j * t.w..][..t.w];
         let wr = &t.weight[j * t.w..][..t.w];
         let sr = &pv[(cy + j) * pw + cx..][..t.w];
-        let [n, st, ss, stt, sss, sst] = luma_row_weighted(tr, sr, wr);
+        let [n, st, ss, stt, sss, sst] = if t.full {
+            let [st, ss, stt, sss, sst] = luma_row(tr, sr);
+            [t.w as f32, st, ss, stt, sss, sst]
+        } else {
+            luma_row_weighted(tr, sr, wr)
+        };
         l.n += n as f64;
         l.t += st as f64;
         l.s += ss as f64;
@@ -434,9 +493,40 @@ fn find_anywhere(
     let (pw, ph, pv) = &s.pyramid.levels[levels - 1];
     s.coarse.clear();
     if *pw >= top.w && *ph >= top.h {
-        for cy in 0..=(ph - top.h) {
-            for cx in 0..=(pw - top.w) {
-                s.coarse.push((coarse_cost(top, *pw, pv, cx, cy), cx, cy));
+        if top.full {
+            // Window sums of s and s² from integral images; only Σts is computed per
+            // placement (one multiply-add a pixel instead of five).
+            integral(*pw, *ph, pv, &mut s.integral);
+            let (tn, tsum, tsq) = top.sums();
+            let iw = pw + 1;
+            let ii = &s.integral;
+            for cy in 0..=(ph - top.h) {
+                for cx in 0..=(pw - top.w) {
+                    let at = |x: usize, y: usize| ii[y * iw + x];
+                    let (x1, y1) = (cx + top.w, cy + top.h);
+                    let a = at(x1, y1) - at(cx, y1) - at(x1, cy) + at(cx, cy);
+                    let mut st = 0f64;
+                    for j in 0..top.h {
+                        let tr = &top.luma[j * top.w..][..top.w];
+                        let sr = &pv[(cy + j) * pw + cx..][..top.w];
+                        st += dot(tr, sr) as f64;
+                    }
+                    let l = LumaSums {
+                        n: tn,
+                        t: tsum,
+                        s: a.0,
+                        tt: tsq,
+                        ss: a.1,
+                        st,
+                    };
+                    s.coarse.push((similarity::coarse_cost(&l), cx, cy));
+                }
+            }
+        } else {
+            for cy in 0..=(ph - top.h) {
+                for cx in 0..=(pw - top.w) {
+                    s.coarse.push((coarse_cost(top, *pw, pv, cx, cy), cx, cy));
+                }
             }
         }
     }

@@ -19,6 +19,17 @@ pub struct CoarseLevel {
     pub luma: Vec<f32>,
     /// Fraction of each block that is compared (1 where no mask).
     pub weight: Vec<f32>,
+    /// Every weight is 1 (the fast unweighted sums apply).
+    pub full: bool,
+}
+
+impl CoarseLevel {
+    /// (n, Σt, Σt²) of the level, unweighted.
+    pub fn sums(&self) -> (f64, f64, f64) {
+        let t: f64 = self.luma.iter().map(|&v| v as f64).sum();
+        let tt: f64 = self.luma.iter().map(|&v| (v as f64) * (v as f64)).sum();
+        (self.luma.len() as f64, t, tt)
+    }
 }
 
 /// A region of a reference: where it is expected, how similar it must be and how far it may
@@ -94,6 +105,7 @@ impl Template {
                 w: lw,
                 h: lh,
                 luma,
+                full: wl.2.iter().all(|&v| v == 1.0),
                 weight: wl.2.clone(),
             });
         }
