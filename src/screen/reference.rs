@@ -391,8 +391,21 @@ impl Reference {
         ignore: &[Rect],
         hint: Option<(i64, i64)>,
     ) -> RegionMatch {
+        self.check_region_within(i, image, ignore, hint, None)
+    }
+
+    /// Checks region `i` at placements overlapping `within` only (all when `None`).
+    pub(crate) fn check_region_within(
+        &self,
+        i: usize,
+        image: &RgbImage,
+        ignore: &[Rect],
+        hint: Option<(i64, i64)>,
+        within: Option<Rect>,
+    ) -> RegionMatch {
         let t = &self.templates[i];
-        let f: Found = SCRATCH.with(|s| search::find(t, image, ignore, hint, &mut s.borrow_mut()));
+        let f: Found =
+            SCRATCH.with(|s| search::find(t, image, ignore, hint, within, &mut s.borrow_mut()));
         RegionMatch {
             expected: t.rect,
             found: Rect::new(f.x, f.y, t.rect.w, t.rect.h),

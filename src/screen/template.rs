@@ -21,15 +21,10 @@ pub struct CoarseLevel {
     pub weight: Vec<f32>,
     /// Every weight is 1 (the fast unweighted sums apply).
     pub full: bool,
-}
-
-impl CoarseLevel {
-    /// (n, Σt, Σt²) of the level, unweighted.
-    pub fn sums(&self) -> (f64, f64, f64) {
-        let t: f64 = self.luma.iter().map(|&v| v as f64).sum();
-        let tt: f64 = self.luma.iter().map(|&v| (v as f64) * (v as f64)).sum();
-        (self.luma.len() as f64, t, tt)
-    }
+    /// Pixel count, Σt and Σt² of the level (unweighted).
+    pub n: f64,
+    pub sum: f64,
+    pub sum_sq: f64,
 }
 
 /// A region of a reference: where it is expected, how similar it must be and how far it may
@@ -99,6 +94,9 @@ impl Template {
         let mut coarse = Vec::with_capacity(levels);
         let mut wl = (w, h, weights.clone().unwrap_or_else(|| vec![1.0; w * h]));
         for (lw, lh, luma) in pyramid.levels {
+            let n = luma.len() as f64;
+            let sum = luma.iter().map(|&v| v as f64).sum();
+            let sum_sq = luma.iter().map(|&v| (v as f64) * (v as f64)).sum();
             wl = halve(wl.0, wl.1, &wl.2);
             debug_assert_eq!((wl.0, wl.1), (lw, lh));
             coarse.push(CoarseLevel {
@@ -106,6 +104,9 @@ impl Template {
                 h: lh,
                 luma,
                 full: wl.2.iter().all(|&v| v == 1.0),
+                n,
+                sum,
+                sum_sq,
                 weight: wl.2.clone(),
             });
         }
