@@ -46,7 +46,9 @@ struct AreaJson {
 /// `"match": "90"`; os-autoinst reads those as numbers too).
 fn number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Number(n) => n.as_f64().ok_or_else(|| serde::de::Error::custom("number out of range")),
+        serde_json::Value::Number(n) => n
+            .as_f64()
+            .ok_or_else(|| serde::de::Error::custom("number out of range")),
         serde_json::Value::String(s) => s
             .trim()
             .parse()

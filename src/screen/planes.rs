@@ -132,6 +132,48 @@ impl Planes {
         }
     }
 
+    /// The half-resolution planes of `rect` (used for large regions): 2×2 block means of Y, Cb
+    /// and Cr, then a [1 2 1] blur both ways clamped at the rectangle's own edges (about the
+    /// same smoothing as the full-resolution 5×5 binomial, at a quarter of the samples).
+    /// `self.rect` becomes `(rect.x, rect.y, rect.w / 2, rect.h / 2)`.
+    pub fn compute_half(&mut self, image: &RgbImage, rect: Rect) {
+        let (iw, ih) = image.dimensions();
+        let rect = clip(rect, iw, ih);
+        let (w, h) = ((rect.w / 2) as usize, (rect.h / 2) as usize);
+        self.rect = Rect::new(rect.x, rect.y, w as u32, h as u32);
+        let n = w * h;
+        for v in [&mut self.y, &mut self.cb, &mut self.cr] {
+            v.clear();
+            v.resize(n, 0.0);
+        }
+        if n == 0 {
+            return;
+        }
+        let raw = image.as_raw();
+        let stride = iw as usize * 3;
+        for j in 0..h {
+            let r0 = &raw[(rect.y as usize + 2 * j) * stride + rect.x as usize * 3..][..w * 6];
+            let r1 = &raw[(rect.y as usize + 2 * j + 1) * stride + rect.x as usize * 3..][..w * 6];
+            for i in 0..w {
+                let a = &r0[i * 6..i * 6 + 6];
+                let b = &r1[i * 6..i * 6 + 6];
+                let r = 0.25 * (a[0] as f32 + a[3] as f32 + b[0] as f32 + b[3] as f32);
+                let g = 0.25 * (a[1] as f32 + a[4] as f32 + b[1] as f32 + b[4] as f32);
+                let bl = 0.25 * (a[2] as f32 + a[5] as f32 + b[2] as f32 + b[5] as f32);
+                let y = KR * r + KG * g + KB * bl;
+                self.y[j * w + i] = y;
+                self.cb[j * w + i] = CB_SCALE * (bl - y);
+                self.cr[j * w + i] = CR_SCALE * (r - y);
+            }
+        }
+        let tmp = &mut self.scratch.h_y;
+        for plane in [&mut self.y, &mut self.cb, &mut self.cr] {
+            let mut level = (w, h, std::mem::take(plane));
+            blur_121(&mut level, tmp);
+            *plane = level.2;
+        }
+    }
+
     /// True when `r` lies wholly inside these planes.
     pub fn covers(&self, r: Rect) -> bool {
         r.x >= self.rect.x

@@ -43,6 +43,10 @@ pub struct Scratch {
     spans: Vec<(usize, usize)>,
     coarse: Vec<(f64, usize, usize)>,
     integrals: Vec<Vec<Pair>>,
+    half_ignore: Vec<Rect>,
+    /// `planes` may not be reused as a full-resolution window: they hold half-resolution
+    /// samples, or belong to an earlier search (another image).
+    planes_stale: bool,
 }
 
 /// The exact similarity of `t` placed with its top-left corner at `(x, y)` of the image whose
@@ -56,11 +60,16 @@ pub fn exact(
     ignore: &[Rect],
     spans: &mut Vec<(usize, usize)>,
 ) -> (f64, Components) {
-    let (w, h) = (t.rect.w as usize, t.rect.h as usize);
-    debug_assert!(shot.covers(Rect::new(x, y, t.rect.w, t.rect.h)));
+    let (w, h) = (t.plane_w, t.plane_h);
     let sw = shot.rect.w as usize;
-    let ox = (x - shot.rect.x) as usize;
-    let oy = (y - shot.rect.y) as usize;
+    // Full resolution: the shot's planes cover a window around the placement. Half
+    // resolution: they are exactly the placement's, and `x`, `y`, `ignore` are in half units.
+    let (ox, oy) = if t.step == 1 {
+        debug_assert!(shot.covers(Rect::new(x, y, t.rect.w, t.rect.h)));
+        ((x - shot.rect.x) as usize, (y - shot.rect.y) as usize)
+    } else {
+        (0, 0)
+    };
     let mut luma = LumaSums::default();
     let mut chroma = ChromaSums::default();
     for j in 0..h {
@@ -342,6 +351,46 @@ fn coarse_cost(t: &CoarseLevel, pw: usize, pv: &[f32], cx: usize, cy: usize) -> 
     similarity::coarse_cost(&l)
 }
 
+/// The exact similarity of `t` placed at `(x, y)` of `image`, computing the screenshot's planes
+/// as needed: at full resolution over the placement grown by `pad` (clipped to `bounds`, the
+/// last placement allowed, so a hill-climb reuses them), at half resolution for the placement.
+fn score_at(
+    t: &Template,
+    image: &RgbImage,
+    (x, y): (u32, u32),
+    ignore: &[Rect],
+    pad: u32,
+    bounds: (u32, u32, u32, u32),
+    s: &mut Scratch,
+) -> (f64, Components) {
+    let (w, h) = (t.rect.w, t.rect.h);
+    if t.step == 2 {
+        s.planes.compute_half(image, Rect::new(x, y, w, h));
+        s.planes_stale = true;
+        s.half_ignore.clear();
+        s.half_ignore.extend(ignore.iter().map(|r| {
+            let (x0, y0) = (r.x / 2, r.y / 2);
+            Rect::new(
+                x0,
+                y0,
+                r.right().div_ceil(2) - x0,
+                r.bottom().div_ceil(2) - y0,
+            )
+        }));
+        return exact(t, &s.planes, x / 2, y / 2, &s.half_ignore, &mut s.spans);
+    }
+    if !s.planes.covers(Rect::new(x, y, w, h)) || s.planes_stale {
+        let rx0 = x.saturating_sub(pad).max(bounds.0.min(x));
+        let ry0 = y.saturating_sub(pad).max(bounds.1.min(y));
+        let rx1 = (x + pad).min(bounds.2.max(x)) + w;
+        let ry1 = (y + pad).min(bounds.3.max(y)) + h;
+        s.planes
+            .compute(image, Rect::new(rx0, ry0, rx1 - rx0, ry1 - ry0));
+        s.planes_stale = false;
+    }
+    exact(t, &s.planes, x, y, ignore, &mut s.spans)
+}
+
 /// Whether a region found `(dx, dy)` away from where it was expected is really content that
 /// changed in place: its surroundings in the screenshot are still where the reference has
 /// them (mean squared luma error below `RING_STILL`) and do not fit at the found offset
@@ -400,6 +449,7 @@ pub fn find(
     within: Option<Rect>,
     s: &mut Scratch,
 ) -> Found {
+    s.planes_stale = true;
     let f = find_anywhere(t, image, ignore, hint, within, s);
     let (dx, dy) = (f.x as i64 - t.rect.x as i64, f.y as i64 - t.rect.y as i64);
     if (dx, dy) == (0, 0) || f.similarity < t.threshold || hint == Some((dx, dy)) {
@@ -407,8 +457,7 @@ pub fn find(
     }
     if surroundings_stayed(t, image, dx, dy, ignore) {
         // The content changed in place: report it where it was expected.
-        s.planes.compute(image, t.rect);
-        let (sim, c) = exact(t, &s.planes, t.rect.x, t.rect.y, ignore, &mut s.spans);
+        let (sim, c) = score_at(t, image, (t.rect.x, t.rect.y), ignore, 0, (0, 0, 0, 0), s);
         return Found {
             x: t.rect.x,
             y: t.rect.y,
@@ -464,8 +513,7 @@ fn find_anywhere(
             continue;
         }
         let (x, y) = (x as u32, y as u32);
-        s.planes.compute(image, Rect::new(x, y, w, h));
-        let (sim, c) = exact(t, &s.planes, x, y, ignore, &mut s.spans);
+        let (sim, c) = score_at(t, image, (x, y), ignore, 0, (0, 0, 0, 0), s);
         consider(
             Found {
                 x,
@@ -507,6 +555,7 @@ fn find_anywhere(
         // Tiny template: every placement, exactly.
         s.planes
             .compute(image, Rect::new(x0, y0, x1 - x0 + w, y1 - y0 + h));
+        s.planes_stale = false;
         for y in y0..=y1 {
             for x in x0..=x1 {
                 let (sim, c) = exact(t, &s.planes, x, y, ignore, &mut s.spans);
@@ -616,16 +665,7 @@ fn find_anywhere(
     let bounds = (x0, y0, x1, y1);
     for (_, cx, cy) in candidates {
         let eval = |x: u32, y: u32, s: &mut Scratch| -> (f64, f64, Components) {
-            let need = Rect::new(x, y, w, h);
-            if !s.planes.covers(need) {
-                let rx0 = x.saturating_sub(PLANE_PAD).max(bounds.0);
-                let ry0 = y.saturating_sub(PLANE_PAD).max(bounds.1);
-                let rx1 = (x + PLANE_PAD).min(bounds.2) + w;
-                let ry1 = (y + PLANE_PAD).min(bounds.3) + h;
-                s.planes
-                    .compute(image, Rect::new(rx0, ry0, rx1 - rx0, ry1 - ry0));
-            }
-            let (sim, c) = exact(t, &s.planes, x, y, ignore, &mut s.spans);
+            let (sim, c) = score_at(t, image, (x, y), ignore, PLANE_PAD, bounds, s);
             (similarity::cost(&c), sim, c)
         };
         let mut cur: Option<(f64, f64, Components, u32, u32)> = None;

@@ -37,9 +37,18 @@ pub struct Template {
     pub threshold: f64,
     /// How far (px) from `rect` the region may be found.
     pub margin: u32,
-    /// Smoothed Y/Cb/Cr of the region (computed with the reference's surroundings).
+    /// Smoothed Y/Cb/Cr of the region (computed with the reference's surroundings), at full
+    /// resolution, or at half resolution when `step` is 2.
     pub planes: Planes,
-    /// Per-pixel weight (0 = ignored, 1 = compared), `None` when every pixel is compared.
+    /// 1, or 2 for regions of more than [`LARGE`] pixels: those are compared at half
+    /// resolution ([`Planes::compute_half`]), a quarter of the work, because what must be
+    /// seen in a region that big is its layout, not single pixels.
+    pub step: u32,
+    /// Width and height of `planes` (and of `weights`).
+    pub plane_w: usize,
+    pub plane_h: usize,
+    /// Per-sample weight of `planes` (0 = ignored, 1 = compared; fractions at half
+    /// resolution), `None` when every pixel is compared.
     pub weights: Option<Vec<f32>>,
     /// Levels 1..=k of the luma pyramid (`coarse[k-1]` is level k).
     pub coarse: Vec<CoarseLevel>,
@@ -47,6 +56,9 @@ pub struct Template {
     /// screen from content that changed in place (see `search::surroundings_stayed`).
     pub ring: Vec<(u32, u32, f32)>,
 }
+
+/// Regions with more pixels than this are compared at half resolution.
+pub const LARGE: u32 = 40_000;
 
 /// Width (px) of the band around a region kept in [`Template::ring`].
 pub const RING: u32 = 4;
@@ -80,8 +92,20 @@ impl Template {
         margin: u32,
     ) -> Template {
         let weights = weights.filter(|w| w.iter().any(|&v| v < 1.0));
-        let planes = Planes::of(image, rect);
         let (w, h) = (rect.w as usize, rect.h as usize);
+        let step = if rect.w * rect.h > LARGE && rect.w >= 8 && rect.h >= 8 {
+            2
+        } else {
+            1
+        };
+        let (planes, compare_weights) = if step == 2 {
+            let mut p = Planes::default();
+            p.compute_half(image, rect);
+            (p, weights.as_ref().map(|wt| halve(w, h, wt).2))
+        } else {
+            (Planes::of(image, rect), weights.clone())
+        };
+        let (plane_w, plane_h) = (planes.rect.w as usize, planes.rect.h as usize);
         let mut levels = 0;
         while levels < MAX_LEVEL
             && (w >> (levels + 1)) >= MIN_COARSE_SIDE
@@ -111,20 +135,24 @@ impl Template {
             });
         }
         Template {
+            step,
+            plane_w,
+            plane_h,
             ring: ring(image, rect),
             rect,
             threshold,
             margin,
             planes,
-            weights,
+            weights: compare_weights,
             coarse,
         }
     }
 
     /// Number of compared pixels.
     pub fn compared_pixels(&self) -> usize {
+        let per = (self.step * self.step) as usize;
         match &self.weights {
-            Some(w) => w.iter().filter(|&&v| v > 0.0).count(),
+            Some(w) => w.iter().filter(|&&v| v > 0.0).count() * per,
             None => (self.rect.w * self.rect.h) as usize,
         }
     }
