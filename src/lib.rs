@@ -7,5 +7,6 @@
 //! video and forensics, and [`report`] writes results.
 
 pub mod pointer;
+pub mod record;
 pub mod rfb;
 pub mod screen;
