@@ -294,10 +294,11 @@ impl Reference {
     }
 
     /// The part of the image a region's check depends on: its rectangle grown by its search
-    /// margin and the smoothing border, clipped to the reference.
+    /// margin, the smoothing border and the band the move check reads, clipped to the
+    /// reference.
     pub fn region_influence(&self, i: usize) -> Rect {
         let t = &self.templates[i];
-        let g = t.margin + super::planes::PAD;
+        let g = t.margin + super::planes::PAD + super::template::RING;
         let x = t.rect.x.saturating_sub(g);
         let y = t.rect.y.saturating_sub(g);
         let r = Rect::new(x, y, t.rect.right() + g - x, t.rect.bottom() + g - y);
