@@ -10,3 +10,6 @@ pub mod pointer;
 pub mod record;
 pub mod rfb;
 pub mod screen;
+pub mod guest;
+pub mod report;
+pub mod script;
