@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod check;
 mod import_needles;
 mod replay;
+mod run;
 mod send;
 mod snap;
 mod type_text;
@@ -34,6 +35,8 @@ enum Command {
     ImportNeedles(import_needles::ImportNeedlesArgs),
     /// Look at a recorded run: the frame at a time, when a screen appeared, report.html.
     Replay(replay::ReplayArgs),
+    /// Run a harness: start the guest, run its install macro, write results (exit 0 pass, 1 fail, 2 error).
+    Run(run::RunArgs),
     /// Save one complete frame of a VNC screen as PNG or PPM.
     Snap(snap::SnapArgs),
     /// Press key combos (ret, ctrl-alt-delete, shift-tab, ...).
@@ -49,6 +52,7 @@ pub fn main() -> ExitCode {
         Command::Check(a) => return check::run(a),
         Command::ImportNeedles(a) => return import_needles::run(a),
         Command::Replay(a) => return replay::run(a),
+        Command::Run(a) => return run::run(a),
         Command::Snap(a) => runtime().and_then(|rt| rt.block_on(snap::run(a))),
         Command::Send(a) => runtime().and_then(|rt| rt.block_on(send::run(a))),
         Command::Type(a) => runtime().and_then(|rt| rt.block_on(type_text::run(a))),

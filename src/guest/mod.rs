@@ -18,9 +18,16 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum GuestError {
     #[error("{what} {path} does not exist; it is provided by {provided_by}")]
-    MissingMedia { what: &'static str, path: PathBuf, provided_by: String },
+    MissingMedia {
+        what: &'static str,
+        path: PathBuf,
+        provided_by: String,
+    },
     #[error("could not run {program}: {source}")]
-    Spawn { program: String, source: std::io::Error },
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
     #[error("qemu-img could not create {path}: {message}")]
     DiskCreate { path: PathBuf, message: String },
     #[error("QEMU exited before it was ready ({status}); its last output: {stderr}")]
@@ -28,15 +35,24 @@ pub enum GuestError {
     #[error("timed out after {seconds:.0} s waiting for {what}")]
     Timeout { what: String, seconds: f64 },
     #[error("QMP I/O on {path}: {source}")]
-    QmpIo { path: PathBuf, source: std::io::Error },
+    QmpIo {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("QMP protocol error: {0}")]
     QmpProtocol(String),
     #[error("QMP command {command} failed: {message}")]
     QmpCommand { command: String, message: String },
     #[error("serial log {path}: {source}")]
-    Serial { path: PathBuf, source: std::io::Error },
+    Serial {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid serial pattern {pattern:?}: {source}")]
-    SerialPattern { pattern: String, source: regex::Error },
+    SerialPattern {
+        pattern: String,
+        source: regex::Error,
+    },
     #[error("cancelled")]
     Cancelled,
 }

@@ -52,7 +52,11 @@ pub struct DiskSpec {
 #[derive(Clone, Debug, PartialEq)]
 pub enum BootMedia {
     /// Direct kernel boot (`-kernel/-initrd/-append`).
-    Kernel { kernel: PathBuf, initrd: Option<PathBuf>, cmdline: String },
+    Kernel {
+        kernel: PathBuf,
+        initrd: Option<PathBuf>,
+        cmdline: String,
+    },
     /// An installer ISO as CD-ROM, booted first.
     Iso(PathBuf),
     /// The first disk (e.g. to boot what an earlier step installed).
@@ -114,19 +118,34 @@ impl QemuConfig {
         let mut a: Vec<String> = Vec::new();
         let mut push = |items: &[&str]| a.extend(items.iter().map(|s| s.to_string()));
         push(&["-accel", self.accel.as_str()]);
-        push(&["-m", &self.memory_mib.to_string(), "-smp", &self.cpus.to_string()]);
+        push(&[
+            "-m",
+            &self.memory_mib.to_string(),
+            "-smp",
+            &self.cpus.to_string(),
+        ]);
         push(&["-display", "none"]);
         push(&["-vnc", &format!("unix:{}", paths.vnc_socket.display())]);
-        push(&["-qmp", &format!("unix:{},server=on,wait=off", paths.qmp_socket.display())]);
+        push(&[
+            "-qmp",
+            &format!("unix:{},server=on,wait=off", paths.qmp_socket.display()),
+        ]);
         push(&["-serial", &format!("file:{}", paths.serial_log.display())]);
         if !self.network {
             push(&["-nic", "none"]);
         }
         for (disk, path) in self.disks.iter().zip(&paths.disks) {
-            push(&["-drive", &format!("file={},if={},format=qcow2", path.display(), disk.interface)]);
+            push(&[
+                "-drive",
+                &format!("file={},if={},format=qcow2", path.display(), disk.interface),
+            ]);
         }
         match &self.boot {
-            BootMedia::Kernel { kernel, initrd, cmdline } => {
+            BootMedia::Kernel {
+                kernel,
+                initrd,
+                cmdline,
+            } => {
                 push(&["-kernel", &kernel.display().to_string()]);
                 if let Some(initrd) = initrd {
                     push(&["-initrd", &initrd.display().to_string()]);
@@ -172,7 +191,9 @@ impl Qemu {
             vnc_socket: runtime_dir.join("vnc.sock"),
             qmp_socket: runtime_dir.join("qmp.sock"),
             serial_log: serial_log.to_path_buf(),
-            disks: (0..config.disks.len()).map(|i| runtime_dir.join(format!("disk{i}.qcow2"))).collect(),
+            disks: (0..config.disks.len())
+                .map(|i| runtime_dir.join(format!("disk{i}.qcow2")))
+                .collect(),
             runtime_dir,
         };
         // From here on the runtime dir must go even on error: a guard removes it.
@@ -199,9 +220,10 @@ impl Qemu {
                 Ok(())
             });
         }
-        let mut child = command
-            .spawn()
-            .map_err(|source| GuestError::Spawn { program: config.binary.clone(), source })?;
+        let mut child = command.spawn().map_err(|source| GuestError::Spawn {
+            program: config.binary.clone(),
+            source,
+        })?;
         let pgid = child.id().map(|pid| pid as i32);
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
         if let Some(stderr) = child.stderr.take() {
@@ -219,7 +241,12 @@ impl Qemu {
             });
         }
         std::mem::forget(dir_guard);
-        let mut qemu = Qemu { child, pgid, paths, stderr_tail };
+        let mut qemu = Qemu {
+            child,
+            pgid,
+            paths,
+            stderr_tail,
+        };
         qemu.wait_ready(config.start_timeout).await?;
         Ok(qemu)
     }
@@ -231,7 +258,10 @@ impl Qemu {
             if let Ok(Some(status)) = self.child.try_wait() {
                 // Give the stderr reader a moment to collect QEMU's last words.
                 tokio::time::sleep(Duration::from_millis(100)).await;
-                return Err(GuestError::EarlyExit { status: status.to_string(), stderr: self.stderr_tail() });
+                return Err(GuestError::EarlyExit {
+                    status: status.to_string(),
+                    stderr: self.stderr_tail(),
+                });
             }
             if self.paths.vnc_socket.exists() && self.paths.qmp_socket.exists() {
                 return Ok(());
@@ -311,7 +341,12 @@ fn private_runtime_dir() -> Result<PathBuf, GuestError> {
         match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => return Ok(dir),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(source) => return Err(GuestError::Spawn { program: format!("mkdir {}", dir.display()), source }),
+            Err(source) => {
+                return Err(GuestError::Spawn {
+                    program: format!("mkdir {}", dir.display()),
+                    source,
+                });
+            }
         }
     }
 }
@@ -326,8 +361,14 @@ async fn create_disk(path: &Path, size: &str) -> Result<(), GuestError> {
         .output();
     let output = tokio::time::timeout(Duration::from_secs(30), run)
         .await
-        .map_err(|_| GuestError::Timeout { what: format!("qemu-img to create {}", path.display()), seconds: 30.0 })?
-        .map_err(|source| GuestError::Spawn { program: "qemu-img".into(), source })?;
+        .map_err(|_| GuestError::Timeout {
+            what: format!("qemu-img to create {}", path.display()),
+            seconds: 30.0,
+        })?
+        .map_err(|source| GuestError::Spawn {
+            program: "qemu-img".into(),
+            source,
+        })?;
     if !output.status.success() {
         return Err(GuestError::DiskCreate {
             path: path.to_path_buf(),
@@ -347,7 +388,10 @@ mod tests {
             memory_mib: 1024,
             cpus: 1,
             accel: Accel::Tcg,
-            disks: vec![DiskSpec { size: "8G".into(), interface: "virtio".into() }],
+            disks: vec![DiskSpec {
+                size: "8G".into(),
+                interface: "virtio".into(),
+            }],
             boot: BootMedia::Kernel {
                 kernel: "/nonexistent/linux".into(),
                 initrd: Some("/nonexistent/initrd.gz".into()),
@@ -379,10 +423,19 @@ mod tests {
         let args = config().args(&paths).join(" ");
         assert!(args.contains("-accel tcg"), "{args}");
         assert!(args.contains("-vnc unix:/r/vnc.sock"), "{args}");
-        assert!(args.contains("-qmp unix:/r/qmp.sock,server=on,wait=off"), "{args}");
+        assert!(
+            args.contains("-qmp unix:/r/qmp.sock,server=on,wait=off"),
+            "{args}"
+        );
         assert!(args.contains("-serial file:/res/serial.log"), "{args}");
         assert!(args.contains("-nic none"), "{args}");
-        assert!(args.contains("-drive file=/r/disk0.qcow2,if=virtio,format=qcow2"), "{args}");
-        assert!(args.ends_with("-append vga=788 --- quiet -no-reboot"), "{args}");
+        assert!(
+            args.contains("-drive file=/r/disk0.qcow2,if=virtio,format=qcow2"),
+            "{args}"
+        );
+        assert!(
+            args.ends_with("-append vga=788 --- quiet -no-reboot"),
+            "{args}"
+        );
     }
 }

@@ -39,24 +39,44 @@ impl Qmp {
     /// `timeout` bounds the connection and every later command (savevm of a 1 GiB guest under
     /// TCG takes a few seconds; give it tens).
     pub async fn connect(path: &Path, timeout: Duration) -> Result<Qmp, GuestError> {
-        let io = |source| GuestError::QmpIo { path: path.to_path_buf(), source };
+        let io = |source| GuestError::QmpIo {
+            path: path.to_path_buf(),
+            source,
+        };
         let stream = tokio::time::timeout(timeout, UnixStream::connect(path))
             .await
-            .map_err(|_| GuestError::Timeout { what: format!("QMP at {}", path.display()), seconds: timeout.as_secs_f64() })?
+            .map_err(|_| GuestError::Timeout {
+                what: format!("QMP at {}", path.display()),
+                seconds: timeout.as_secs_f64(),
+            })?
             .map_err(io)?;
         let (read, writer) = stream.into_split();
-        let mut conn = Conn { reader: BufReader::new(read), writer, next_id: 1 };
+        let mut conn = Conn {
+            reader: BufReader::new(read),
+            writer,
+            next_id: 1,
+        };
         let greeting = conn.read_message(path, timeout).await?;
         if greeting.get("QMP").is_none() {
-            return Err(GuestError::QmpProtocol(format!("expected the QMP greeting, got {greeting}")));
+            return Err(GuestError::QmpProtocol(format!(
+                "expected the QMP greeting, got {greeting}"
+            )));
         }
-        let qmp = Qmp { path: path.to_path_buf(), conn: Mutex::new(conn), timeout };
+        let qmp = Qmp {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+            timeout,
+        };
         qmp.execute("qmp_capabilities", None).await?;
         Ok(qmp)
     }
 
     /// Runs one command and returns its `return` value.
-    pub async fn execute(&self, command: &str, arguments: Option<Value>) -> Result<Value, GuestError> {
+    pub async fn execute(
+        &self,
+        command: &str,
+        arguments: Option<Value>,
+    ) -> Result<Value, GuestError> {
         let mut conn = self.conn.lock().await;
         let id = conn.next_id;
         conn.next_id += 1;
@@ -69,7 +89,10 @@ impl Qmp {
         conn.writer
             .write_all(line.as_bytes())
             .await
-            .map_err(|source| GuestError::QmpIo { path: self.path.clone(), source })?;
+            .map_err(|source| GuestError::QmpIo {
+                path: self.path.clone(),
+                source,
+            })?;
         loop {
             let reply = conn.read_message(&self.path, self.timeout).await?;
             if reply.get("event").is_some() {
@@ -84,8 +107,14 @@ impl Qmp {
                 return Ok(ret.clone());
             }
             if let Some(error) = reply.get("error") {
-                let message = error.get("desc").and_then(Value::as_str).unwrap_or("(no description)");
-                return Err(GuestError::QmpCommand { command: command.to_string(), message: message.to_string() });
+                let message = error
+                    .get("desc")
+                    .and_then(Value::as_str)
+                    .unwrap_or("(no description)");
+                return Err(GuestError::QmpCommand {
+                    command: command.to_string(),
+                    message: message.to_string(),
+                });
             }
             return Err(GuestError::QmpProtocol(format!("unexpected reply {reply}")));
         }
@@ -93,7 +122,12 @@ impl Qmp {
 
     /// Runs a human-monitor (HMP) command and returns its text output.
     pub async fn human(&self, command_line: &str) -> Result<String, GuestError> {
-        let out = self.execute("human-monitor-command", Some(json!({ "command-line": command_line }))).await?;
+        let out = self
+            .execute(
+                "human-monitor-command",
+                Some(json!({ "command-line": command_line })),
+            )
+            .await?;
         Ok(out.as_str().unwrap_or_default().replace("\r\n", "\n"))
     }
 
@@ -111,14 +145,22 @@ impl Qmp {
 
     /// Writes the guest's display as a PPM file (as QEMU sees it, independent of VNC).
     pub async fn screendump(&self, path: &Path) -> Result<(), GuestError> {
-        self.execute("screendump", Some(json!({ "filename": path.display().to_string() }))).await?;
+        self.execute(
+            "screendump",
+            Some(json!({ "filename": path.display().to_string() })),
+        )
+        .await?;
         Ok(())
     }
 
     /// Presses and releases a key combination given as QEMU key codes ("ctrl", "alt", "delete").
     pub async fn send_key(&self, qcodes: &[&str]) -> Result<(), GuestError> {
-        let keys: Vec<Value> = qcodes.iter().map(|k| json!({"type": "qcode", "data": k})).collect();
-        self.execute("send-key", Some(json!({ "keys": keys }))).await?;
+        let keys: Vec<Value> = qcodes
+            .iter()
+            .map(|k| json!({"type": "qcode", "data": k}))
+            .collect();
+        self.execute("send-key", Some(json!({ "keys": keys })))
+            .await?;
         Ok(())
     }
 
@@ -130,7 +172,11 @@ impl Qmp {
     /// The run state ("running", "paused", "shutdown", ...).
     pub async fn status(&self) -> Result<String, GuestError> {
         let status = self.execute("query-status", None).await?;
-        Ok(status.get("status").and_then(Value::as_str).unwrap_or("unknown").to_string())
+        Ok(status
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_string())
     }
 }
 
@@ -141,7 +187,10 @@ impl Conn {
             loop {
                 let buf = self.reader.fill_buf().await?;
                 if buf.is_empty() {
-                    return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "QEMU closed QMP"));
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "QEMU closed QMP",
+                    ));
                 }
                 if let Some(end) = buf.iter().position(|&b| b == b'\n') {
                     line.extend_from_slice(&buf[..end]);
@@ -152,16 +201,29 @@ impl Conn {
                 line.extend_from_slice(buf);
                 self.reader.consume(n);
                 if line.len() > MAX_LINE {
-                    return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "QMP line longer than 1 MiB"));
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "QMP line longer than 1 MiB",
+                    ));
                 }
             }
         };
         tokio::time::timeout(timeout, read)
             .await
-            .map_err(|_| GuestError::Timeout { what: format!("a QMP reply on {}", path.display()), seconds: timeout.as_secs_f64() })?
-            .map_err(|source| GuestError::QmpIo { path: path.to_path_buf(), source })?;
-        serde_json::from_slice(&line)
-            .map_err(|e| GuestError::QmpProtocol(format!("not JSON ({e}): {}", String::from_utf8_lossy(&line))))
+            .map_err(|_| GuestError::Timeout {
+                what: format!("a QMP reply on {}", path.display()),
+                seconds: timeout.as_secs_f64(),
+            })?
+            .map_err(|source| GuestError::QmpIo {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        serde_json::from_slice(&line).map_err(|e| {
+            GuestError::QmpProtocol(format!(
+                "not JSON ({e}): {}",
+                String::from_utf8_lossy(&line)
+            ))
+        })
     }
 }
 
@@ -171,7 +233,10 @@ fn hmp_ok(command: &str, output: String) -> Result<(), GuestError> {
     if text.is_empty() {
         Ok(())
     } else {
-        Err(GuestError::QmpCommand { command: command.to_string(), message: text.to_string() })
+        Err(GuestError::QmpCommand {
+            command: command.to_string(),
+            message: text.to_string(),
+        })
     }
 }
 
@@ -179,7 +244,9 @@ fn hmp_ok(command: &str, output: String) -> Result<(), GuestError> {
 fn check_snapshot_name(name: &str) -> Result<(), GuestError> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
     if ok {
         Ok(())
     } else {
@@ -201,7 +268,10 @@ mod tests {
         let (stream, _) = listener.accept().await.unwrap();
         let (read, mut write) = stream.into_split();
         let mut lines = BufReader::new(read).lines();
-        write.write_all(b"{\"QMP\": {\"version\": {}, \"capabilities\": []}}\n").await.unwrap();
+        write
+            .write_all(b"{\"QMP\": {\"version\": {}, \"capabilities\": []}}\n")
+            .await
+            .unwrap();
         while let Ok(Some(line)) = lines.next_line().await {
             let msg: Value = serde_json::from_str(&line).unwrap();
             let id = msg["id"].clone();
@@ -209,14 +279,28 @@ mod tests {
                 "qmp_capabilities" => json!({"return": {}, "id": id}),
                 "human-monitor-command" => {
                     let cmd = msg["arguments"]["command-line"].as_str().unwrap();
-                    let out = if cmd == "loadvm missing" { "Error: Snapshot 'missing' does not exist\r\n" } else { "" };
+                    let out = if cmd == "loadvm missing" {
+                        "Error: Snapshot 'missing' does not exist\r\n"
+                    } else {
+                        ""
+                    };
                     json!({"return": out, "id": id})
                 }
-                "query-status" => json!({"return": {"status": "running", "running": true}, "id": id}),
-                other => json!({"error": {"class": "CommandNotFound", "desc": format!("The command {other} has not been found")}, "id": id}),
+                "query-status" => {
+                    json!({"return": {"status": "running", "running": true}, "id": id})
+                }
+                other => {
+                    json!({"error": {"class": "CommandNotFound", "desc": format!("The command {other} has not been found")}, "id": id})
+                }
             };
-            write.write_all(b"{\"event\": \"RESUME\", \"timestamp\": {}}\n").await.unwrap();
-            write.write_all(format!("{reply}\n").as_bytes()).await.unwrap();
+            write
+                .write_all(b"{\"event\": \"RESUME\", \"timestamp\": {}}\n")
+                .await
+                .unwrap();
+            write
+                .write_all(format!("{reply}\n").as_bytes())
+                .await
+                .unwrap();
         }
     }
 

@@ -34,7 +34,10 @@ struct State {
 
 impl SerialLog {
     pub fn new(path: &Path) -> SerialLog {
-        SerialLog { path: path.to_path_buf(), state: Mutex::new(State::default()) }
+        SerialLog {
+            path: path.to_path_buf(),
+            state: Mutex::new(State::default()),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -49,8 +52,10 @@ impl SerialLog {
         timeout: Duration,
         cancel: &CancellationToken,
     ) -> Result<String, GuestError> {
-        let re = Regex::new(pattern)
-            .map_err(|source| GuestError::SerialPattern { pattern: pattern.to_string(), source })?;
+        let re = Regex::new(pattern).map_err(|source| GuestError::SerialPattern {
+            pattern: pattern.to_string(),
+            source,
+        })?;
         let deadline = Instant::now() + timeout;
         loop {
             {
@@ -77,7 +82,10 @@ impl SerialLog {
     }
 
     fn read_new(&self, state: &mut State) -> Result<(), GuestError> {
-        let err = |source| GuestError::Serial { path: self.path.clone(), source };
+        let err = |source| GuestError::Serial {
+            path: self.path.clone(),
+            source,
+        };
         let mut file = match std::fs::File::open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -85,7 +93,9 @@ impl SerialLog {
         };
         file.seek(SeekFrom::Start(state.read)).map_err(err)?;
         let mut bytes = Vec::new();
-        file.take(MAX_WINDOW as u64).read_to_end(&mut bytes).map_err(err)?;
+        file.take(MAX_WINDOW as u64)
+            .read_to_end(&mut bytes)
+            .map_err(err)?;
         state.read += bytes.len() as u64;
         state.window.push_str(&String::from_utf8_lossy(&bytes));
         if state.window.len() > MAX_WINDOW {
@@ -111,15 +121,30 @@ mod tests {
         let log = SerialLog::new(&path);
         let cancel = CancellationToken::new();
         let short = Duration::from_millis(200);
-        assert!(matches!(log.wait_for("x", short, &cancel), Err(GuestError::Timeout { .. })));
+        assert!(matches!(
+            log.wait_for("x", short, &cancel),
+            Err(GuestError::Timeout { .. })
+        ));
         let mut f = std::fs::File::create(&path).unwrap();
         f.write_all(b"boot\nMARK-1234\n").unwrap();
-        assert_eq!(log.wait_for(r"MARK-\d+", short, &cancel).unwrap(), "MARK-1234");
-        assert!(matches!(log.wait_for("MARK", short, &cancel), Err(GuestError::Timeout { .. })));
+        assert_eq!(
+            log.wait_for(r"MARK-\d+", short, &cancel).unwrap(),
+            "MARK-1234"
+        );
+        assert!(matches!(
+            log.wait_for("MARK", short, &cancel),
+            Err(GuestError::Timeout { .. })
+        ));
         f.write_all(b"MARK-5\n").unwrap();
         assert_eq!(log.wait_for(r"MARK-\d+", short, &cancel).unwrap(), "MARK-5");
-        assert!(matches!(log.wait_for("(", short, &cancel), Err(GuestError::SerialPattern { .. })));
+        assert!(matches!(
+            log.wait_for("(", short, &cancel),
+            Err(GuestError::SerialPattern { .. })
+        ));
         cancel.cancel();
-        assert!(matches!(log.wait_for("never", Duration::from_secs(30), &cancel), Err(GuestError::Cancelled)));
+        assert!(matches!(
+            log.wait_for("never", Duration::from_secs(30), &cancel),
+            Err(GuestError::Cancelled)
+        ));
     }
 }

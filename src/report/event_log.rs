@@ -6,8 +6,8 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Mutex;
 
-use super::observer::{Event, RunObserver, redact};
 use super::ReportError;
+use super::observer::{Event, RunObserver, redact};
 
 /// Writes the run's event files; also a [`RunObserver`].
 pub struct EventLog {
@@ -25,10 +25,16 @@ impl EventLog {
     pub fn create(dir: &Path) -> Result<EventLog, ReportError> {
         let open = |name: &str| {
             let path = dir.join(name);
-            File::create(&path).map(BufWriter::new).map_err(|e| ReportError::io(&path, e))
+            File::create(&path)
+                .map(BufWriter::new)
+                .map_err(|e| ReportError::io(&path, e))
         };
         Ok(EventLog {
-            inner: Mutex::new(Inner { events: open("events.jsonl")?, log: open("log.txt")?, secrets: Vec::new() }),
+            inner: Mutex::new(Inner {
+                events: open("events.jsonl")?,
+                log: open("log.txt")?,
+                secrets: Vec::new(),
+            }),
         })
     }
 
@@ -44,7 +50,8 @@ impl EventLog {
 impl RunObserver for EventLog {
     fn event(&self, event: &Event) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let json = serde_json::to_string(event).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+        let json =
+            serde_json::to_string(event).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
         let json = redact(&json, &inner.secrets);
         let human = redact(&event.human(), &inner.secrets);
         let _ = writeln!(inner.events, "{json}");
@@ -71,17 +78,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = EventLog::create(dir.path()).unwrap();
         log.secret("hunter2");
-        log.event(&Event::new(1.25, "wait_screen").with("matched", "language").with("similarity", 0.99));
+        log.event(
+            &Event::new(1.25, "wait_screen")
+                .with("matched", "language")
+                .with("similarity", 0.99),
+        );
         log.event(&Event::new(2.0, "log").with("message", "password is hunter2"));
         log.note("done hunter2");
         let events = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
-        let lines: Vec<serde_json::Value> = events.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<serde_json::Value> = events
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["action"], "wait_screen");
         assert_eq!(lines[0]["t"], 1.25);
         assert_eq!(lines[0]["matched"], "language");
         let text = std::fs::read_to_string(dir.path().join("log.txt")).unwrap();
-        assert!(!events.contains("hunter2") && !text.contains("hunter2"), "{events}\n{text}");
+        assert!(
+            !events.contains("hunter2") && !text.contains("hunter2"),
+            "{events}\n{text}"
+        );
         assert!(text.contains("<secret>"), "{text}");
     }
 }

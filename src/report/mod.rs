@@ -18,7 +18,10 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("JSON: {0}")]
     Json(String),
     #[error("writing image {path}: {message}")]
@@ -27,6 +30,9 @@ pub enum ReportError {
 
 impl ReportError {
     pub fn io(path: &Path, source: std::io::Error) -> ReportError {
-        ReportError::Io { path: path.to_path_buf(), source }
+        ReportError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }

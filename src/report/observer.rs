@@ -27,7 +27,11 @@ pub struct Event {
 
 impl Event {
     pub fn new(t: f64, action: &str) -> Event {
-        Event { t, action: action.to_string(), detail: Map::new() }
+        Event {
+            t,
+            action: action.to_string(),
+            detail: Map::new(),
+        }
     }
 
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Event {

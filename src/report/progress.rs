@@ -26,7 +26,14 @@ impl ProgressLine {
     }
 
     pub fn new(live: bool) -> ProgressLine {
-        ProgressLine { live, state: Mutex::new(State { last_draw: None, drawn: false, secrets: Vec::new() }) }
+        ProgressLine {
+            live,
+            state: Mutex::new(State {
+                last_draw: None,
+                drawn: false,
+                secrets: Vec::new(),
+            }),
+        }
     }
 
     /// The live line's text (without terminal control codes).
@@ -59,7 +66,10 @@ impl RunObserver for ProgressLine {
             return;
         }
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if st.last_draw.is_some_and(|t| t.elapsed() < Duration::from_millis(200)) {
+        if st
+            .last_draw
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(200))
+        {
             return;
         }
         st.last_draw = Some(Instant::now());

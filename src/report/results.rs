@@ -106,13 +106,17 @@ impl ResultsDir {
 
     pub fn write_result(&self, result: &RunResult) -> Result<(), ReportError> {
         let path = self.file("result.json");
-        let text = serde_json::to_string_pretty(result).map_err(|e| ReportError::Json(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(result).map_err(|e| ReportError::Json(e.to_string()))?;
         std::fs::write(&path, text + "\n").map_err(|e| ReportError::io(&path, e))
     }
 
     pub fn write_final(&self, image: &image::RgbImage) -> Result<(), ReportError> {
         let path = self.file("final.png");
-        image.save(&path).map_err(|e| ReportError::Image { path, message: e.to_string() })
+        image.save(&path).map_err(|e| ReportError::Image {
+            path,
+            message: e.to_string(),
+        })
     }
 }
 
@@ -125,7 +129,10 @@ pub fn read_result(dir: &Path) -> Result<RunResult, ReportError> {
 
 /// `20261122T031500Z` (compact, for folder names) or `2026-11-22T03:15:00Z`.
 pub fn timestamp(time: SystemTime, compact: bool) -> String {
-    let secs = time.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = time
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -154,7 +161,10 @@ mod tests {
     fn timestamps_are_utc_civil_dates() {
         let t = UNIX_EPOCH + Duration::from_secs(1_795_144_500);
         assert_eq!(timestamp(t, true), "20261120T031500Z");
-        assert_eq!(timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400), false), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400), false),
+            "2000-02-29T00:00:00Z"
+        );
     }
 
     #[test]

@@ -103,7 +103,10 @@ impl RunContext {
     }
 
     pub fn failure(&self) -> Option<String> {
-        self.failure.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Stops the run: blocking functions return at their next check.
@@ -116,6 +119,9 @@ impl RunContext {
     }
 
     pub fn stop_reason(&self) -> Option<Stop> {
-        self.stop_reason.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.stop_reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }

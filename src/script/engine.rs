@@ -33,7 +33,13 @@ pub fn engine(ctx: &Arc<RunContext>, max_operations: u64) -> Engine {
     let c = ctx.clone();
     engine.on_print(move |s| c.emit(c.event("print").with("message", s)));
     let c = ctx.clone();
-    engine.on_debug(move |s, _, pos| c.emit(c.event("debug").with("message", s).with("line", pos.line().unwrap_or(0))));
+    engine.on_debug(move |s, _, pos| {
+        c.emit(
+            c.event("debug")
+                .with("message", s)
+                .with("line", pos.line().unwrap_or(0)),
+        )
+    });
     api::register(&mut engine, ctx);
     engine
 }
@@ -45,11 +51,21 @@ pub fn run_macro(source: &str, file: &Path, ctx: &Arc<RunContext>, max_operation
     let ast = match engine.compile(source) {
         Ok(ast) => ast,
         Err(e) => {
-            return Outcome { status: Status::Error, reason: format!("{}: syntax error: {}", at(&name, e.position()), e.err_type()) };
+            return Outcome {
+                status: Status::Error,
+                reason: format!(
+                    "{}: syntax error: {}",
+                    at(&name, e.position()),
+                    e.err_type()
+                ),
+            };
         }
     };
     match engine.run_ast(&ast) {
-        Ok(()) => Outcome { status: Status::Pass, reason: "the macro ran to its end".into() },
+        Ok(()) => Outcome {
+            status: Status::Pass,
+            reason: "the macro ran to its end".into(),
+        },
         Err(e) => judge(&e, &name, ctx, max_operations),
     }
 }
@@ -57,7 +73,10 @@ pub fn run_macro(source: &str, file: &Path, ctx: &Arc<RunContext>, max_operation
 fn judge(e: &EvalAltResult, name: &str, ctx: &RunContext, max_operations: u64) -> Outcome {
     let pos = at(name, innermost_position(e));
     if let Some(reason) = ctx.failure() {
-        return Outcome { status: Status::Fail, reason: format!("{pos}: {reason}") };
+        return Outcome {
+            status: Status::Fail,
+            reason: format!("{pos}: {reason}"),
+        };
     }
     match ctx.stop_reason() {
         Some(Stop::Timeout(d)) => {
@@ -66,21 +85,32 @@ fn judge(e: &EvalAltResult, name: &str, ctx: &RunContext, max_operations: u64) -
                 reason: format!("{pos}: the run's time ({:.0} s) is up", d.as_secs_f64()),
             };
         }
-        Some(Stop::Interrupted(why)) => return Outcome { status: Status::Error, reason: format!("{pos}: interrupted: {why}") },
+        Some(Stop::Interrupted(why)) => {
+            return Outcome {
+                status: Status::Error,
+                reason: format!("{pos}: interrupted: {why}"),
+            };
+        }
         None => {}
     }
     let reason = match innermost(e) {
-        EvalAltResult::ErrorTooManyOperations(_) => format!("{pos}: the macro exceeded {max_operations} operations"),
+        EvalAltResult::ErrorTooManyOperations(_) => {
+            format!("{pos}: the macro exceeded {max_operations} operations")
+        }
         EvalAltResult::ErrorRuntime(msg, _) => format!("{pos}: {msg}"),
         other => format!("{pos}: {}", strip_position(&other.to_string())),
     };
-    Outcome { status: Status::Error, reason }
+    Outcome {
+        status: Status::Error,
+        reason,
+    }
 }
 
 /// Errors raised inside functions are wrapped once per call level; the innermost is the cause.
 fn innermost(e: &EvalAltResult) -> &EvalAltResult {
     match e {
-        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) | EvalAltResult::ErrorInModule(_, inner, _) => innermost(inner),
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+        | EvalAltResult::ErrorInModule(_, inner, _) => innermost(inner),
         other => other,
     }
 }
@@ -89,7 +119,8 @@ fn innermost(e: &EvalAltResult) -> &EvalAltResult {
 /// function (no position), then of the call.
 fn innermost_position(e: &EvalAltResult) -> Position {
     match e {
-        EvalAltResult::ErrorInFunctionCall(_, _, inner, pos) | EvalAltResult::ErrorInModule(_, inner, pos) => {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, pos)
+        | EvalAltResult::ErrorInModule(_, inner, pos) => {
             let p = innermost_position(inner);
             if p.is_none() { *pos } else { p }
         }

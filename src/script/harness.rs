@@ -27,7 +27,8 @@ pub struct Harness {
     pub screens_root: PathBuf,
     /// The screen set's name (`screens/<set>/`).
     pub screen_set: String,
-    pub guest: QemuConfig,
+    /// How to launch the guest; absent for harnesses only ever run with `--vnc`.
+    pub guest: Option<QemuConfig>,
     pub timeouts: Timeouts,
     /// Variables for `var(name)`, defaults overridden by `--var`.
     pub variables: BTreeMap<String, String>,
@@ -56,7 +57,7 @@ struct FileHarness {
     screens_root: Option<PathBuf>,
     #[serde(rename = "macro")]
     macro_file: Option<PathBuf>,
-    guest: FileGuest,
+    guest: Option<FileGuest>,
     #[serde(default)]
     timeouts: FileTimeouts,
     #[serde(default)]
@@ -120,7 +121,11 @@ struct FileTimeouts {
 
 impl Default for FileTimeouts {
     fn default() -> Self {
-        FileTimeouts { run_s: default_run_s(), start_s: default_start_s(), max_operations: default_max_operations() }
+        FileTimeouts {
+            run_s: default_run_s(),
+            start_s: default_start_s(),
+            max_operations: default_max_operations(),
+        }
     }
 }
 
@@ -157,10 +162,15 @@ impl Harness {
         let (dir, file) = if path.is_dir() {
             (path.to_path_buf(), path.join("harness.toml"))
         } else {
-            (path.parent().unwrap_or(Path::new(".")).to_path_buf(), path.to_path_buf())
+            (
+                path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+                path.to_path_buf(),
+            )
         };
-        let text = std::fs::read_to_string(&file)
-            .map_err(|source| ScriptError::HarnessRead { path: file.clone(), source })?;
+        let text = std::fs::read_to_string(&file).map_err(|source| ScriptError::HarnessRead {
+            path: file.clone(),
+            source,
+        })?;
         Harness::parse(&text, &file, &dir, overrides)
     }
 
@@ -171,9 +181,18 @@ impl Harness {
         dir: &Path,
         overrides: &[(String, String)],
     ) -> Result<Harness, ScriptError> {
-        let invalid = |message: String| ScriptError::HarnessInvalid { path: file.to_path_buf(), message };
+        let invalid = |message: String| ScriptError::HarnessInvalid {
+            path: file.to_path_buf(),
+            message,
+        };
         let parsed: FileHarness = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        let anchor = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { dir.join(p) };
+        let anchor = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                dir.join(p)
+            }
+        };
         let name = match parsed.name {
             Some(n) => n,
             None => dir
@@ -182,35 +201,25 @@ impl Harness {
                 .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
                 .unwrap_or_else(|| "harness".into()),
         };
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-            return Err(invalid(format!("name {name:?} must be letters, digits, '-', '_' or '.'")));
-        }
-        let g = parsed.guest;
-        let b = g.boot;
-        let boot = match (b.kernel, b.iso, b.disk) {
-            (Some(kernel), None, false) => BootMedia::Kernel {
-                kernel: anchor(&kernel),
-                initrd: b.initrd.as_deref().map(anchor),
-                cmdline: b.cmdline,
-            },
-            (None, Some(iso), false) => BootMedia::Iso(anchor(&iso)),
-            (None, None, true) => BootMedia::Disk,
-            _ => {
-                return Err(invalid(
-                    "[guest.boot] needs exactly one of: kernel (+ initrd, cmdline), iso, disk = true".into(),
-                ));
-            }
-        };
-        if g.memory_mib < 16 || g.cpus == 0 {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
             return Err(invalid(format!(
-                "[guest] memory_mib = {} and cpus = {}: expected at least 16 MiB and 1 CPU",
-                g.memory_mib, g.cpus
+                "name {name:?} must be letters, digits, '-', '_' or '.'"
             )));
         }
         let t = parsed.timeouts;
+        let guest = match parsed.guest {
+            Some(g) => Some(guest_config(g, &t, &anchor).map_err(invalid)?),
+            None => None,
+        };
         for (key, value) in [("run_s", t.run_s), ("start_s", t.start_s)] {
             if !(value.is_finite() && value > 0.0) {
-                return Err(invalid(format!("[timeouts] {key} = {value}: expected a positive number of seconds")));
+                return Err(invalid(format!(
+                    "[timeouts] {key} = {value}: expected a positive number of seconds"
+                )));
             }
         }
         let mut variables = parsed.variables;
@@ -219,31 +228,30 @@ impl Harness {
                 let known: Vec<&str> = variables.keys().map(String::as_str).collect();
                 return Err(invalid(format!(
                     "--var {key}=...: the harness declares no variable {key:?} (it has: {})",
-                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
                 )));
             }
             variables.insert(key.clone(), value.clone());
         }
         let secrets: BTreeSet<String> = parsed.secrets.into_iter().collect();
         if let Some(s) = secrets.iter().find(|s| !variables.contains_key(*s)) {
-            return Err(invalid(format!("secrets lists {s:?}, which is not in [variables]")));
+            return Err(invalid(format!(
+                "secrets lists {s:?}, which is not in [variables]"
+            )));
         }
-        let guest = QemuConfig {
-            binary: g.binary,
-            memory_mib: g.memory_mib,
-            cpus: g.cpus,
-            accel: g.accel,
-            disks: g.disks.into_iter().map(|d| DiskSpec { size: d.size, interface: d.interface }).collect(),
-            boot,
-            network: g.network,
-            extra_args: g.extra_args,
-            media_provided_by: g.media_provided_by.unwrap_or_else(|| "the harness's author".into()),
-            start_timeout: Duration::from_secs_f64(t.start_s),
-        };
         Ok(Harness {
             name,
             description: parsed.description,
-            macro_path: anchor(parsed.macro_file.as_deref().unwrap_or(Path::new("install.rhai"))),
+            macro_path: anchor(
+                parsed
+                    .macro_file
+                    .as_deref()
+                    .unwrap_or(Path::new("install.rhai")),
+            ),
             screens_root: match parsed.screens_root {
                 Some(p) => anchor(&p),
                 None => dir.join("../../screens"),
@@ -265,9 +273,68 @@ impl Harness {
     pub fn public_variables(&self) -> BTreeMap<String, String> {
         self.variables
             .iter()
-            .map(|(k, v)| (k.clone(), if self.secrets.contains(k) { "<secret>".into() } else { v.clone() }))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    if self.secrets.contains(k) {
+                        "<secret>".into()
+                    } else {
+                        v.clone()
+                    },
+                )
+            })
             .collect()
     }
+}
+
+fn guest_config(
+    g: FileGuest,
+    t: &FileTimeouts,
+    anchor: &dyn Fn(&Path) -> PathBuf,
+) -> Result<QemuConfig, String> {
+    let b = g.boot;
+    let boot = match (b.kernel, b.iso, b.disk) {
+        (Some(kernel), None, false) => BootMedia::Kernel {
+            kernel: anchor(&kernel),
+            initrd: b.initrd.as_deref().map(anchor),
+            cmdline: b.cmdline,
+        },
+        (None, Some(iso), false) => BootMedia::Iso(anchor(&iso)),
+        (None, None, true) => BootMedia::Disk,
+        _ => {
+            return Err(
+                "[guest.boot] needs exactly one of: kernel (+ initrd, cmdline), iso, disk = true"
+                    .into(),
+            );
+        }
+    };
+    if g.memory_mib < 16 || g.cpus == 0 {
+        return Err(format!(
+            "[guest] memory_mib = {} and cpus = {}: expected at least 16 MiB and 1 CPU",
+            g.memory_mib, g.cpus
+        ));
+    }
+    Ok(QemuConfig {
+        binary: g.binary,
+        memory_mib: g.memory_mib,
+        cpus: g.cpus,
+        accel: g.accel,
+        disks: g
+            .disks
+            .into_iter()
+            .map(|d| DiskSpec {
+                size: d.size,
+                interface: d.interface,
+            })
+            .collect(),
+        boot,
+        network: g.network,
+        extra_args: g.extra_args,
+        media_provided_by: g
+            .media_provided_by
+            .unwrap_or_else(|| "the harness's author".into()),
+        start_timeout: Duration::from_secs_f64(t.start_s),
+    })
 }
 
 /// Parses one `--var name=value`.
@@ -285,6 +352,7 @@ mod tests {
     const GOOD: &str = r#"
 description = "test"
 screens = "debian-12"
+secrets = ["root_password"]
 [guest]
 memory_mib = 1024
 media_provided_by = "the package debian-installer-12-netboot-amd64"
@@ -298,11 +366,13 @@ run_s = 600
 [variables]
 hostname = "box"
 root_password = "hunter2"
-secrets = ["root_password"]
 "#;
 
     fn parse(text: &str, overrides: &[(&str, &str)]) -> Result<Harness, ScriptError> {
-        let o: Vec<(String, String)> = overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let o: Vec<(String, String)> = overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Harness::parse(text, Path::new("h/harness.toml"), Path::new("/h/x"), &o)
     }
 
@@ -313,10 +383,15 @@ secrets = ["root_password"]
         assert_eq!(h.public_variables()["root_password"], "<secret>");
         assert_eq!(h.macro_path, Path::new("/h/x/install.rhai"));
         assert_eq!(h.timeouts.run, Duration::from_secs(600));
-        assert_eq!(h.guest.cpus, 1);
-        assert_eq!(h.guest.disks[0].interface, "virtio");
-        match &h.guest.boot {
-            BootMedia::Kernel { kernel, initrd, cmdline } => {
+        let guest = h.guest.as_ref().unwrap();
+        assert_eq!(guest.cpus, 1);
+        assert_eq!(guest.disks[0].interface, "virtio");
+        match &guest.boot {
+            BootMedia::Kernel {
+                kernel,
+                initrd,
+                cmdline,
+            } => {
                 assert_eq!(kernel, Path::new("/h/x/k/linux"));
                 assert_eq!(initrd.as_deref(), Some(Path::new("/abs/initrd.gz")));
                 assert_eq!(cmdline, "vga=788 --- quiet");
@@ -329,10 +404,15 @@ secrets = ["root_password"]
     fn unknown_keys_bad_values_and_undeclared_overrides_are_errors() {
         let typo = GOOD.replace("memory_mib", "memroy_mib");
         let err = parse(&typo, &[]).unwrap_err().to_string();
-        assert!(err.contains("memroy_mib") && err.contains("h/harness.toml"), "{err}");
+        assert!(
+            err.contains("memroy_mib") && err.contains("h/harness.toml"),
+            "{err}"
+        );
         let err = parse(GOOD, &[("hostnme", "x")]).unwrap_err().to_string();
         assert!(err.contains("hostnme") && err.contains("hostname"), "{err}");
-        let err = parse(&GOOD.replace("run_s = 600", "run_s = -1"), &[]).unwrap_err().to_string();
+        let err = parse(&GOOD.replace("run_s = 600", "run_s = -1"), &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("run_s"), "{err}");
         let both = GOOD.replace("cmdline =", "iso = \"a.iso\"\ncmdline =");
         let err = parse(&both, &[]).unwrap_err().to_string();
@@ -342,8 +422,11 @@ secrets = ["root_password"]
     #[test]
     fn missing_media_name_the_package() {
         let h = parse(GOOD, &[]).unwrap();
-        let err = h.guest.check_media().unwrap_err().to_string();
-        assert!(err.contains("/h/x/k/linux") && err.contains("debian-installer-12-netboot-amd64"), "{err}");
+        let err = h.guest.unwrap().check_media().unwrap_err().to_string();
+        assert!(
+            err.contains("/h/x/k/linux") && err.contains("debian-installer-12-netboot-amd64"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod harness;
 pub mod mouse;
 pub mod qmp_display;
 pub mod qmp_keys;
+pub mod vnc_display;
 
 pub use context::{RunContext, Stop};
 pub use display::{Display, FrameSource};
@@ -19,3 +20,4 @@ pub use engine::{Outcome, run_macro};
 pub use error::ScriptError;
 pub use harness::{Harness, Timeouts, parse_override};
 pub use qmp_display::QmpDisplay;
+pub use vnc_display::VncDisplay;

@@ -16,7 +16,12 @@ use super::context::RunContext;
 fn unavailable(ctx: &RunContext, call: String) -> RhaiResult<()> {
     ctx.check_cancel()?;
     let step = ctx.next_step();
-    ctx.emit(ctx.event("mouse").with("step", step).with("call", call.clone()).with("available", false));
+    ctx.emit(
+        ctx.event("mouse")
+            .with("step", step)
+            .with("call", call.clone())
+            .with("available", false),
+    );
     Err(error(format!(
         "{call}: mouse support not available for this display (the pointer module is not wired to it yet)"
     )))
@@ -24,11 +29,17 @@ fn unavailable(ctx: &RunContext, call: String) -> RhaiResult<()> {
 
 pub fn register(engine: &mut Engine, ctx: &Arc<RunContext>) {
     let c = ctx.clone();
-    engine.register_fn("mouse_move", move |x: INT, y: INT| unavailable(&c, format!("mouse_move({x}, {y})")));
+    engine.register_fn("mouse_move", move |x: INT, y: INT| {
+        unavailable(&c, format!("mouse_move({x}, {y})"))
+    });
     let c = ctx.clone();
-    engine.register_fn("click", move |x: INT, y: INT| unavailable(&c, format!("click({x}, {y})")));
+    engine.register_fn("click", move |x: INT, y: INT| {
+        unavailable(&c, format!("click({x}, {y})"))
+    });
     let c = ctx.clone();
-    engine.register_fn("double_click", move |x: INT, y: INT| unavailable(&c, format!("double_click({x}, {y})")));
+    engine.register_fn("double_click", move |x: INT, y: INT| {
+        unavailable(&c, format!("double_click({x}, {y})"))
+    });
     let c = ctx.clone();
     engine.register_fn("drag", move |x1: INT, y1: INT, x2: INT, y2: INT| {
         unavailable(&c, format!("drag({x1}, {y1}, {x2}, {y2})"))

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use image::RgbImage;
 use tokio::runtime::Handle;
 
+use super::ScriptError;
 use super::display::{Display, FrameSource};
 use super::qmp_keys::{char_qcodes, combo_qcodes};
-use super::ScriptError;
 use crate::guest::Qmp;
 use crate::rfb::{Frame, Rect};
 
@@ -45,17 +45,35 @@ struct State {
 impl QmpDisplay {
     /// Starts polling the screen every `interval` into `dump_path` (a private file) and waits for
     /// the first frame.
-    pub async fn start(qmp: Arc<Qmp>, dump_path: PathBuf, interval: Duration) -> Result<QmpDisplay, ScriptError> {
+    pub async fn start(
+        qmp: Arc<Qmp>,
+        dump_path: PathBuf,
+        interval: Duration,
+    ) -> Result<QmpDisplay, ScriptError> {
         let shared = Arc::new(Shared {
-            state: Mutex::new(State { latest: None, history: VecDeque::new(), error: None }),
+            state: Mutex::new(State {
+                latest: None,
+                history: VecDeque::new(),
+                error: None,
+            }),
             changed: Condvar::new(),
         });
         let poller = tokio::spawn(poll(qmp.clone(), dump_path, interval, shared.clone()));
-        let display = QmpDisplay { qmp, shared, handle: Handle::current(), poller, per_key_delay: Duration::from_millis(30) };
+        let display = QmpDisplay {
+            qmp,
+            shared,
+            handle: Handle::current(),
+            poller,
+            per_key_delay: Duration::from_millis(30),
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             {
-                let st = display.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+                let st = display
+                    .shared
+                    .state
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
                 if st.latest.is_some() {
                     break;
                 }
@@ -64,7 +82,9 @@ impl QmpDisplay {
                 }
             }
             if Instant::now() > deadline {
-                return Err(ScriptError::Display("no screendump from QEMU within 20 s".into()));
+                return Err(ScriptError::Display(
+                    "no screendump from QEMU within 20 s".into(),
+                ));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -92,7 +112,9 @@ async fn poll(qmp: Arc<Qmp>, path: PathBuf, interval: Duration, shared: Arc<Shar
     loop {
         let started = Instant::now();
         let dumped = match qmp.screendump(&path).await {
-            Ok(()) => image::open(&path).map(|i| i.to_rgb8()).map_err(|e| format!("reading {}: {e}", path.display())),
+            Ok(()) => image::open(&path)
+                .map(|i| i.to_rgb8())
+                .map_err(|e| format!("reading {}: {e}", path.display())),
             Err(e) => Err(e.to_string()),
         };
         match dumped {
@@ -147,14 +169,26 @@ pub fn changed_rect(a: &RgbImage, b: &RgbImage) -> Option<Rect> {
         if pa == pb {
             continue;
         }
-        let first = (0..w).find(|&x| pa[x * 3..x * 3 + 3] != pb[x * 3..x * 3 + 3]).unwrap_or(0);
-        let last = (0..w).rev().find(|&x| pa[x * 3..x * 3 + 3] != pb[x * 3..x * 3 + 3]).unwrap_or(w - 1);
+        let first = (0..w)
+            .find(|&x| pa[x * 3..x * 3 + 3] != pb[x * 3..x * 3 + 3])
+            .unwrap_or(0);
+        let last = (0..w)
+            .rev()
+            .find(|&x| pa[x * 3..x * 3 + 3] != pb[x * 3..x * 3 + 3])
+            .unwrap_or(w - 1);
         x0 = x0.min(first);
         x1 = x1.max(last);
         y0 = y0.min(y);
         y1 = y;
     }
-    (y0 < h).then(|| Rect::new(x0 as u32, y0 as u32, (x1 - x0 + 1) as u32, (y1 - y0 + 1) as u32))
+    (y0 < h).then(|| {
+        Rect::new(
+            x0 as u32,
+            y0 as u32,
+            (x1 - x0 + 1) as u32,
+            (y1 - y0 + 1) as u32,
+        )
+    })
 }
 
 impl Display for QmpDisplay {
@@ -169,7 +203,10 @@ impl Display for QmpDisplay {
 
     fn subscribe(&self) -> Box<dyn FrameSource> {
         let seen = self.latest().map(|f| f.serial).unwrap_or(0);
-        Box::new(Subscriber { shared: self.shared.clone(), seen })
+        Box::new(Subscriber {
+            shared: self.shared.clone(),
+            seen,
+        })
     }
 
     fn key(&self, combo: &str) -> Result<(), ScriptError> {
@@ -183,7 +220,9 @@ impl Display for QmpDisplay {
         let mut keys = Vec::new();
         for (i, c) in text.chars().enumerate() {
             keys.push(char_qcodes(c).ok_or_else(|| {
-                ScriptError::Display(format!("character {i} ({c:?}) cannot be typed on a US keyboard through QMP"))
+                ScriptError::Display(format!(
+                    "character {i} ({c:?}) cannot be typed on a US keyboard through QMP"
+                ))
             })?);
         }
         keys.iter().try_for_each(|k| self.send(k))
@@ -206,8 +245,12 @@ impl FrameSource for Subscriber {
             if let Some(latest) = st.latest.clone()
                 && latest.serial > self.seen
             {
-                let missed: Vec<Rect> =
-                    st.history.iter().filter(|(s, _)| *s > self.seen).flat_map(|(_, d)| d.iter().copied()).collect();
+                let missed: Vec<Rect> = st
+                    .history
+                    .iter()
+                    .filter(|(s, _)| *s > self.seen)
+                    .flat_map(|(_, d)| d.iter().copied())
+                    .collect();
                 let complete = st.history.front().is_some_and(|(s, _)| *s <= self.seen + 1);
                 self.seen = latest.serial;
                 let damage = if complete {
@@ -215,13 +258,21 @@ impl FrameSource for Subscriber {
                 } else {
                     vec![Rect::full(latest.image.width(), latest.image.height())]
                 };
-                return Ok(Some(Arc::new(Frame { damage, ..(*latest).clone() })));
+                return Ok(Some(Arc::new(Frame {
+                    damage,
+                    ..(*latest).clone()
+                })));
             }
             let now = Instant::now();
             if now >= deadline {
                 return Ok(None);
             }
-            st = self.shared.changed.wait_timeout(st, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+            st = self
+                .shared
+                .changed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 }
@@ -238,6 +289,9 @@ mod tests {
         b.put_pixel(2, 3, image::Rgb([1, 0, 0]));
         b.put_pixel(7, 5, image::Rgb([0, 1, 0]));
         assert_eq!(changed_rect(&a, &b), Some(Rect::new(2, 3, 6, 3)));
-        assert_eq!(changed_rect(&a, &RgbImage::new(4, 4)), Some(Rect::new(0, 0, 4, 4)));
+        assert_eq!(
+            changed_rect(&a, &RgbImage::new(4, 4)),
+            Some(Rect::new(0, 0, 4, 4))
+        );
     }
 }

@@ -10,7 +10,10 @@ pub fn combo_qcodes(combo: &str) -> Result<Vec<String>, String> {
         return Err("empty key name".into());
     }
     // "minus" is how a literal '-' is written inside a combination.
-    combo.split('-').map(|part| name_qcode(part).ok_or_else(|| unknown(part))).collect()
+    combo
+        .split('-')
+        .map(|part| name_qcode(part).ok_or_else(|| unknown(part)))
+        .collect()
 }
 
 fn unknown(name: &str) -> String {
@@ -37,12 +40,49 @@ fn name_qcode(name: &str) -> Option<String> {
         other => other,
     };
     let single = alias.len() == 1 && alias.chars().all(|c| c.is_ascii_alphanumeric());
-    let function = alias.strip_prefix('f').and_then(|n| n.parse::<u8>().ok()).is_some_and(|n| (1..=12).contains(&n));
+    let function = alias
+        .strip_prefix('f')
+        .and_then(|n| n.parse::<u8>().ok())
+        .is_some_and(|n| (1..=12).contains(&n));
     const NAMED: &[&str] = &[
-        "ret", "esc", "tab", "spc", "backspace", "delete", "insert", "home", "end", "pgup", "pgdn", "up", "down",
-        "left", "right", "ctrl", "ctrl_r", "alt", "alt_r", "shift", "shift_r", "meta_l", "meta_r", "minus",
-        "equal", "comma", "dot", "slash", "semicolon", "apostrophe", "backslash", "bracket_left", "bracket_right",
-        "grave_accent", "sysrq", "print", "caps_lock", "menu",
+        "ret",
+        "esc",
+        "tab",
+        "spc",
+        "backspace",
+        "delete",
+        "insert",
+        "home",
+        "end",
+        "pgup",
+        "pgdn",
+        "up",
+        "down",
+        "left",
+        "right",
+        "ctrl",
+        "ctrl_r",
+        "alt",
+        "alt_r",
+        "shift",
+        "shift_r",
+        "meta_l",
+        "meta_r",
+        "minus",
+        "equal",
+        "comma",
+        "dot",
+        "slash",
+        "semicolon",
+        "apostrophe",
+        "backslash",
+        "bracket_left",
+        "bracket_right",
+        "grave_accent",
+        "sysrq",
+        "print",
+        "caps_lock",
+        "menu",
     ];
     (single || function || NAMED.contains(&alias)).then(|| alias.to_string())
 }
@@ -52,8 +92,8 @@ pub fn char_qcodes(c: char) -> Option<Vec<&'static str>> {
     const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
     const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
     const LETTERS: [&str; 26] = [
-        "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t", "u",
-        "v", "w", "x", "y", "z",
+        "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r",
+        "s", "t", "u", "v", "w", "x", "y", "z",
     ];
     if let Some(i) = LOWER.find(c) {
         return Some(vec![LETTERS[i]]);
@@ -113,7 +153,10 @@ mod tests {
 
     #[test]
     fn combos_aliases_and_errors() {
-        assert_eq!(combo_qcodes("ctrl-alt-delete").unwrap(), ["ctrl", "alt", "delete"]);
+        assert_eq!(
+            combo_qcodes("ctrl-alt-delete").unwrap(),
+            ["ctrl", "alt", "delete"]
+        );
         assert_eq!(combo_qcodes("Enter").unwrap(), ["ret"]);
         assert_eq!(combo_qcodes("f12").unwrap(), ["f12"]);
         let err = combo_qcodes("retrun").unwrap_err();
