@@ -114,10 +114,8 @@ fn every_typed_character_arrives() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let want = format!("{marker} ABC xyz 0189 !@#$%^&*()_+{{}}|:\"<>? -=[]\\;,./`~\n");
     loop {
-        if let Ok(got) = std::fs::read_to_string(&file) {
-            if got == want {
-                break;
-            }
+        if std::fs::read_to_string(&file).is_ok_and(|got| got == want) {
+            break;
         }
         assert!(
             Instant::now() < deadline,
