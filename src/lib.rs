@@ -6,6 +6,7 @@
 //! [`guest`] starts and talks to QEMU, [`script`] runs the Rhai install macros, [`record`] keeps
 //! video and forensics, and [`report`] writes results.
 
+pub mod pointer;
 pub mod record;
 pub mod rfb;
 pub mod screen;

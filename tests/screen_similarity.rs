@@ -279,3 +279,35 @@ fn watcher_recomputes_only_touched_regions_and_sees_changes() {
     // Same answers as a full check.
     assert_eq!(third, w.check_image(&img3));
 }
+
+#[test]
+fn watcher_sees_a_region_appear_through_a_small_update() {
+    // Reference: a screen with a distinctive 60x30 region; the live screen first shows
+    // something else there, then a small update paints the region (with a 4 px border of its
+    // surroundings) in, 7 px lower.
+    let reference_img = screen(11, 400, 300);
+    let live = screen(12, 400, 300);
+    let mut mask = GrayImage::new(400, 300);
+    for y in 30..60 {
+        for x in 20..80 {
+            mask.put_pixel(x, y, Luma([255]));
+        }
+    }
+    let r = Arc::new(reference(&reference_img, Some(&mask)));
+    let mut w = Watcher::new(vec![r.clone()]);
+    assert!(
+        !w.update(&frame(1, live.clone(), vec![Rect::full(400, 300)]))[0]
+            .1
+            .matched
+    );
+    let mut painted = live.clone();
+    for y in 26..64 {
+        for x in 16..84 {
+            painted.put_pixel(x, y + 7, *reference_img.get_pixel(x, y));
+        }
+    }
+    let res = w.update(&frame(2, painted.clone(), vec![Rect::new(16, 33, 68, 38)]));
+    assert!(res[0].1.matched, "{res:?}");
+    assert_eq!(res[0].1.regions[0].found, Rect::new(20, 37, 60, 30));
+    assert_eq!(res[0].1.matched, r.check(&painted).matched);
+}

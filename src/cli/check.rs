@@ -108,7 +108,7 @@ fn print_human(r: &Reference, res: &MatchResult) {
             if g.passed() { "pass" } else { "FAIL" }
         );
     }
-    if let Some((x, y)) = r.click_point_in(res) {
+    if let Some((x, y)) = r.click_point_in(res).filter(|_| res.matched) {
         println!("  click point: {x},{y}");
     }
 }

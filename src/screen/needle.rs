@@ -25,15 +25,15 @@ struct NeedleJson {
 
 #[derive(Deserialize)]
 struct AreaJson {
-    xpos: i64,
-    ypos: i64,
-    width: i64,
-    height: i64,
+    xpos: f64,
+    ypos: f64,
+    width: f64,
+    height: f64,
     #[serde(rename = "type", default = "match_type")]
     kind: String,
     #[serde(rename = "match")]
     match_percent: Option<f64>,
-    margin: Option<i64>,
+    margin: Option<f64>,
     click_point: Option<serde_json::Value>,
 }
 
@@ -85,25 +85,40 @@ impl Needle {
         let mut click_point = None;
         for (i, a) in parsed.area.iter().enumerate() {
             let n = i + 1;
-            if a.xpos < 0 || a.ypos < 0 || a.width <= 0 || a.height <= 0 {
+            let (x, y, w, h) = (
+                a.xpos.round(),
+                a.ypos.round(),
+                a.width.round(),
+                a.height.round(),
+            );
+            if !(x >= 0.0 && y >= 0.0 && w >= 1.0 && h >= 1.0) {
                 return Err(bad(format!(
                     "area {n} is {}x{} at ({}, {}); expected a non-empty rectangle at non-negative coordinates",
                     a.width, a.height, a.xpos, a.ypos
                 )));
             }
-            let rect = Rect::new(
-                a.xpos as u32,
-                a.ypos as u32,
-                a.width as u32,
-                a.height as u32,
+            let full = Rect::new(
+                x.min(1e9) as u32,
+                y.min(1e9) as u32,
+                w.min(1e9) as u32,
+                h.min(1e9) as u32,
             );
-            if rect.right() > iw || rect.bottom() > ih {
+            // An area reaching past the image is clipped (os-autoinst tolerates it too); one
+            // wholly outside is an error.
+            let rect = super::planes::clip(full, iw, ih);
+            if rect.is_empty() {
                 return Err(ScreenError::RegionOutside {
                     path: json.into(),
-                    region: format!("area {n} ({}x{} at {},{})", rect.w, rect.h, rect.x, rect.y),
+                    region: format!("area {n} ({}x{} at {},{})", full.w, full.h, full.x, full.y),
                     w: iw,
                     h: ih,
                 });
+            }
+            if rect != full {
+                tracing::warn!(
+                    "{}: area {n} reaches past the {iw}x{ih} image; clipped",
+                    json.display()
+                );
             }
             match a.kind.as_str() {
                 "match" => {
@@ -118,7 +133,7 @@ impl Needle {
                     };
                     let margin = match a.margin {
                         None => DEFAULT_MARGIN,
-                        Some(m) if m >= 0 => m as u32,
+                        Some(m) if m >= 0.0 => m.round().min(10_000.0) as u32,
                         Some(m) => {
                             return Err(bad(format!(
                                 "area {n} has margin {m}; expected pixels >= 0"

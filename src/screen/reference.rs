@@ -294,10 +294,11 @@ impl Reference {
     }
 
     /// The part of the image a region's check depends on: its rectangle grown by its search
-    /// margin and the smoothing border, clipped to the reference.
+    /// margin, the smoothing border and the band the move check reads, clipped to the
+    /// reference.
     pub fn region_influence(&self, i: usize) -> Rect {
         let t = &self.templates[i];
-        let g = t.margin + super::planes::PAD;
+        let g = t.margin + super::planes::PAD + super::template::RING;
         let x = t.rect.x.saturating_sub(g);
         let y = t.rect.y.saturating_sub(g);
         let r = Rect::new(x, y, t.rect.right() + g - x, t.rect.bottom() + g - y);
@@ -391,8 +392,21 @@ impl Reference {
         ignore: &[Rect],
         hint: Option<(i64, i64)>,
     ) -> RegionMatch {
+        self.check_region_within(i, image, ignore, hint, None)
+    }
+
+    /// Checks region `i` at placements overlapping `within` only (all when `None`).
+    pub(crate) fn check_region_within(
+        &self,
+        i: usize,
+        image: &RgbImage,
+        ignore: &[Rect],
+        hint: Option<(i64, i64)>,
+        within: Option<Rect>,
+    ) -> RegionMatch {
         let t = &self.templates[i];
-        let f: Found = SCRATCH.with(|s| search::find(t, image, ignore, hint, &mut s.borrow_mut()));
+        let f: Found =
+            SCRATCH.with(|s| search::find(t, image, ignore, hint, within, &mut s.borrow_mut()));
         RegionMatch {
             expected: t.rect,
             found: Rect::new(f.x, f.y, t.rect.w, t.rect.h),

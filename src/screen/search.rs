@@ -10,15 +10,15 @@
 
 use image::RgbImage;
 
-use super::planes::{LumaPyramid, Planes};
+use super::planes::{LumaPyramid, PAD, Planes};
 use super::similarity::{self, ChromaSums, Components, LumaSums};
 use super::template::{CoarseLevel, Template};
 use crate::rfb::Rect;
 
 /// Coarse candidates refined per search.
-const CANDIDATES: usize = 6;
+const CANDIDATES: usize = 8;
 /// Candidates refined on the exact similarity at full resolution.
-const EXACT_CANDIDATES: usize = 2;
+const EXACT_CANDIDATES: usize = 3;
 /// Hill-climb steps allowed per candidate.
 const CLIMB_STEPS: usize = 12;
 /// Radius (px) of the exact grid around a candidate coming from pyramid level 1.
@@ -42,6 +42,7 @@ pub struct Scratch {
     pyramid: LumaPyramid,
     spans: Vec<(usize, usize)>,
     coarse: Vec<(f64, usize, usize)>,
+    integrals: Vec<Vec<Pair>>,
 }
 
 /// The exact similarity of `t` placed with its top-left corner at `(x, y)` of the image whose
@@ -107,6 +108,83 @@ pub fn exact(
 /// Accumulator lanes: sums are kept in this many independent lanes so the compiler can use
 /// vector instructions (a single running float sum cannot be reordered).
 const LANES: usize = 8;
+
+/// [`coarse_cost`] of an unmasked coarse level, with the screenshot's sums taken from the
+/// integral image `ii` of the plane.
+fn integral_cost(t: &CoarseLevel, pw: usize, pv: &[f32], ii: &[Pair], cx: usize, cy: usize) -> f64 {
+    let iw = pw + 1;
+    let at = |x: usize, y: usize| ii[y * iw + x];
+    let (x1, y1) = (cx + t.w, cy + t.h);
+    let a = at(x1, y1) - at(cx, y1) - at(x1, cy) + at(cx, cy);
+    let mut st = 0f64;
+    for j in 0..t.h {
+        let tr = &t.luma[j * t.w..][..t.w];
+        let sr = &pv[(cy + j) * pw + cx..][..t.w];
+        st += dot(tr, sr) as f64;
+    }
+    let l = LumaSums {
+        n: t.n,
+        t: t.sum,
+        s: a.0,
+        tt: t.sum_sq,
+        ss: a.1,
+        st,
+    };
+    similarity::coarse_cost(&l)
+}
+
+/// Σts of two equally long rows.
+#[inline]
+fn dot(t: &[f32], s: &[f32]) -> f32 {
+    let n = t.len().min(s.len());
+    let m = n - n % LANES;
+    let mut acc = [0f32; LANES];
+    for (tk, sk) in t[..m].chunks_exact(LANES).zip(s[..m].chunks_exact(LANES)) {
+        for i in 0..LANES {
+            acc[i] += tk[i] * sk[i];
+        }
+    }
+    let mut out: f32 = acc.iter().sum();
+    for (&a, &b) in t[m..n].iter().zip(&s[m..n]) {
+        out += a * b;
+    }
+    out
+}
+
+/// Integral images of `v` and `v²` (`(w + 1) × (h + 1)`, pairs (Σv, Σv²) above-left).
+fn integral(w: usize, h: usize, v: &[f32], out: &mut Vec<Pair>) {
+    let iw = w + 1;
+    out.clear();
+    out.resize(iw * (h + 1), Pair(0.0, 0.0));
+    for y in 0..h {
+        let (mut rs, mut rq) = (0f64, 0f64);
+        for x in 0..w {
+            let p = v[y * w + x] as f64;
+            rs += p;
+            rq += p * p;
+            let above = out[y * iw + x + 1];
+            out[(y + 1) * iw + x + 1] = Pair(above.0 + rs, above.1 + rq);
+        }
+    }
+}
+
+/// (Σv, Σv²) of an integral image cell.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Pair(f64, f64);
+
+impl std::ops::Sub for Pair {
+    type Output = Pair;
+    fn sub(self, o: Pair) -> Pair {
+        Pair(self.0 - o.0, self.1 - o.1)
+    }
+}
+
+impl std::ops::Add for Pair {
+    type Output = Pair;
+    fn add(self, o: Pair) -> Pair {
+        Pair(self.0 + o.0, self.1 + o.1)
+    }
+}
 
 /// Σt, Σs, Σt², Σs², Σts of two equally long rows.
 #[inline]
@@ -248,7 +326,12 @@ fn coarse_cost(t: &CoarseLevel, pw: usize, pv: &[f32], cx: usize, cy: usize) -> 
         let tr = &t.luma[j * t.w..][..t.w];
         let wr = &t.weight[j * t.w..][..t.w];
         let sr = &pv[(cy + j) * pw + cx..][..t.w];
-        let [n, st, ss, stt, sss, sst] = luma_row_weighted(tr, sr, wr);
+        let [n, st, ss, stt, sss, sst] = if t.full {
+            let [st, ss, stt, sss, sst] = luma_row(tr, sr);
+            [t.w as f32, st, ss, stt, sss, sst]
+        } else {
+            luma_row_weighted(tr, sr, wr)
+        };
         l.n += n as f64;
         l.t += st as f64;
         l.s += ss as f64;
@@ -305,7 +388,8 @@ const RING_STILL: f64 = 64.0;
 /// How much worse the surroundings must fit at the found offset to count as not moved.
 const RING_MOVED: f64 = 4.0;
 
-/// Finds `t` in `image` within its margin, believing a move only when the surroundings
+/// Finds `t` in `image` within its margin (and, with `within`, only at placements that
+/// overlap that rectangle), believing a move only when the surroundings
 /// moved too (see [`surroundings_stayed`]). `hint` is an offset (dx, dy) another region of the
 /// same reference was found at; a region found at that same offset is believed.
 pub fn find(
@@ -313,9 +397,10 @@ pub fn find(
     image: &RgbImage,
     ignore: &[Rect],
     hint: Option<(i64, i64)>,
+    within: Option<Rect>,
     s: &mut Scratch,
 ) -> Found {
-    let f = find_anywhere(t, image, ignore, hint, s);
+    let f = find_anywhere(t, image, ignore, hint, within, s);
     let (dx, dy) = (f.x as i64 - t.rect.x as i64, f.y as i64 - t.rect.y as i64);
     if (dx, dy) == (0, 0) || f.similarity < t.threshold || hint == Some((dx, dy)) {
         return f;
@@ -341,6 +426,7 @@ fn find_anywhere(
     image: &RgbImage,
     ignore: &[Rect],
     hint: Option<(i64, i64)>,
+    within: Option<Rect>,
     s: &mut Scratch,
 ) -> Found {
     let (iw, ih) = image.dimensions();
@@ -399,11 +485,20 @@ fn find_anywhere(
         }
     }
     // 2. Search window: every placement within the margin that keeps the region on screen.
-    let x0 = ex.saturating_sub(t.margin);
-    let y0 = ey.saturating_sub(t.margin);
-    let x1 = (ex + t.margin).min(iw.saturating_sub(w));
-    let y1 = (ey + t.margin).min(ih.saturating_sub(h));
-    if x1 < x0 || y1 < y0 || (x1 == x0 && y1 == y0) {
+    let mut x0 = ex.saturating_sub(t.margin);
+    let mut y0 = ey.saturating_sub(t.margin);
+    let mut x1 = (ex + t.margin).min(iw.saturating_sub(w));
+    let mut y1 = (ey + t.margin).min(ih.saturating_sub(h));
+    if let Some(r) = within {
+        // Only placements whose pixels (with the smoothing border) overlap `r`.
+        x0 = x0.max((r.x + 1).saturating_sub(w + PAD));
+        y0 = y0.max((r.y + 1).saturating_sub(h + PAD));
+        x1 = x1.min((r.right() + PAD).saturating_sub(1));
+        y1 = y1.min((r.bottom() + PAD).saturating_sub(1));
+        if x1 < x0 || y1 < y0 {
+            return best.unwrap_or_default_at(ex, ey);
+        }
+    } else if x1 < x0 || y1 < y0 || (x1 == x0 && y1 == y0) {
         return best.unwrap_or_default_at(ex, ey);
     }
     let levels = t.coarse.len();
@@ -434,9 +529,27 @@ fn find_anywhere(
     let (pw, ph, pv) = &s.pyramid.levels[levels - 1];
     s.coarse.clear();
     if *pw >= top.w && *ph >= top.h {
-        for cy in 0..=(ph - top.h) {
-            for cx in 0..=(pw - top.w) {
-                s.coarse.push((coarse_cost(top, *pw, pv, cx, cy), cx, cy));
+        if top.full {
+            // Window sums of s and s² from integral images; only Σts is computed per
+            // placement (one multiply-add a pixel instead of five).
+            for (k, (lw, lh, lv)) in s.pyramid.levels.iter().enumerate() {
+                if s.integrals.len() <= k {
+                    s.integrals.push(Vec::new());
+                }
+                integral(*lw, *lh, lv, &mut s.integrals[k]);
+            }
+            let ii = &s.integrals[levels - 1];
+            for cy in 0..=(ph - top.h) {
+                for cx in 0..=(pw - top.w) {
+                    s.coarse
+                        .push((integral_cost(top, *pw, pv, ii, cx, cy), cx, cy));
+                }
+            }
+        } else {
+            for cy in 0..=(ph - top.h) {
+                for cx in 0..=(pw - top.w) {
+                    s.coarse.push((coarse_cost(top, *pw, pv, cx, cy), cx, cy));
+                }
             }
         }
     }
@@ -470,7 +583,18 @@ fn find_anywhere(
                     if qx < 0 || qy < 0 || qx as usize + tl.w > *lw || qy as usize + tl.h > *lh {
                         continue;
                     }
-                    let c = coarse_cost(tl, *lw, lv, qx as usize, qy as usize);
+                    let c = if tl.full {
+                        integral_cost(
+                            tl,
+                            *lw,
+                            lv,
+                            &s.integrals[level - 1],
+                            qx as usize,
+                            qy as usize,
+                        )
+                    } else {
+                        coarse_cost(tl, *lw, lv, qx as usize, qy as usize)
+                    };
                     if c < bestc.0 {
                         bestc = (c, qx as usize, qy as usize);
                     }

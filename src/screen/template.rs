@@ -19,6 +19,12 @@ pub struct CoarseLevel {
     pub luma: Vec<f32>,
     /// Fraction of each block that is compared (1 where no mask).
     pub weight: Vec<f32>,
+    /// Every weight is 1 (the fast unweighted sums apply).
+    pub full: bool,
+    /// Pixel count, Σt and Σt² of the level (unweighted).
+    pub n: f64,
+    pub sum: f64,
+    pub sum_sq: f64,
 }
 
 /// A region of a reference: where it is expected, how similar it must be and how far it may
@@ -88,12 +94,19 @@ impl Template {
         let mut coarse = Vec::with_capacity(levels);
         let mut wl = (w, h, weights.clone().unwrap_or_else(|| vec![1.0; w * h]));
         for (lw, lh, luma) in pyramid.levels {
+            let n = luma.len() as f64;
+            let sum = luma.iter().map(|&v| v as f64).sum();
+            let sum_sq = luma.iter().map(|&v| (v as f64) * (v as f64)).sum();
             wl = halve(wl.0, wl.1, &wl.2);
             debug_assert_eq!((wl.0, wl.1), (lw, lh));
             coarse.push(CoarseLevel {
                 w: lw,
                 h: lh,
                 luma,
+                full: wl.2.iter().all(|&v| v == 1.0),
+                n,
+                sum,
+                sum_sq,
                 weight: wl.2.clone(),
             });
         }

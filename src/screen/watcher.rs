@@ -3,7 +3,11 @@
 //! Every framebuffer update is checked (so a screen shown for a single update is not missed),
 //! but only the regions whose search area the update touched are recomputed: a region's result
 //! depends only on the pixels within its margin (plus the smoothing border), so the previous
-//! result of an untouched region is still exact.
+//! result of an untouched region is still exact. Of a touched region, only what the damage can
+//! change is redone: a passing region whose found placement was not touched keeps passing there;
+//! a failing one is searched only at placements that overlap the damage (the others score as
+//! before, and failed). Decisions equal a full check's; a failing region's reported similarity
+//! may be lower than a full search would find.
 
 use std::sync::Arc;
 
@@ -11,6 +15,26 @@ use image::RgbImage;
 
 use super::reference::{MatchResult, Reference, RegionMatch};
 use crate::rfb::{Frame, Rect};
+
+/// Border (px) around a found placement whose change can alter its result: the smoothing
+/// border and the band the move check looks at.
+const GUARD: u32 = crate::screen::template::RING + crate::screen::planes::PAD;
+
+fn grow(r: Rect, by: u32) -> Rect {
+    let x = r.x.saturating_sub(by);
+    let y = r.y.saturating_sub(by);
+    Rect::new(x, y, r.right() + by - x, r.bottom() + by - y)
+}
+
+/// A passing region's offset is the hint for the next region of the same reference.
+fn continue_with_hint(hint: &mut Option<(i64, i64)>, m: &RegionMatch) {
+    if m.passed() {
+        *hint = Some((
+            m.found.x as i64 - m.expected.x as i64,
+            m.found.y as i64 - m.expected.y as i64,
+        ));
+    }
+}
 
 /// Checks a fixed list of references against frame after frame.
 #[derive(Debug)]
@@ -95,24 +119,49 @@ impl Watcher {
             let cache = &mut self.cache[ri];
             let mut hint = None;
             for (i, slot) in cache.iter_mut().enumerate() {
-                let touched = match damage {
-                    None => true,
-                    Some(d) => {
-                        let inf = r.region_influence(i);
-                        d.iter().any(|rect| rect.intersects(&inf))
-                    }
+                let inf = r.region_influence(i);
+                let hits: Option<Rect> = match damage {
+                    None => Some(inf),
+                    Some(d) => d
+                        .iter()
+                        .filter(|rect| rect.intersects(&inf))
+                        .fold(None, |acc: Option<Rect>, rect| {
+                            Some(acc.map_or(*rect, |a| a.union(rect)))
+                        }),
                 };
-                if touched || slot.is_none() {
-                    *slot = Some(r.check_region(i, image, &self.ignore, hint));
-                    self.last_recomputed += 1;
+                match (hits, slot.as_ref()) {
+                    (None, Some(_)) => {}
+                    (Some(_), None) | (_, None) => {
+                        *slot = Some(r.check_region(i, image, &self.ignore, hint));
+                        self.last_recomputed += 1;
+                    }
+                    (Some(d), Some(prev)) => {
+                        // Placements the damage did not touch score as before. A passing
+                        // region whose placement (and surroundings) stayed untouched still
+                        // passes there; a failing one can only start passing at a touched
+                        // placement, so only those are searched.
+                        let untouched = !grow(prev.found, GUARD).intersects(&d)
+                            && !grow(prev.expected, GUARD).intersects(&d);
+                        if prev.passed() && untouched {
+                            continue_with_hint(&mut hint, prev);
+                            continue;
+                        }
+                        let new = if prev.passed() {
+                            r.check_region(i, image, &self.ignore, hint)
+                        } else {
+                            let new = r.check_region_within(i, image, &self.ignore, hint, Some(d));
+                            if untouched && prev.similarity > new.similarity {
+                                prev.clone()
+                            } else {
+                                new
+                            }
+                        };
+                        *slot = Some(new);
+                        self.last_recomputed += 1;
+                    }
                 }
-                if let Some(m) = slot
-                    && m.passed()
-                {
-                    hint = Some((
-                        m.found.x as i64 - m.expected.x as i64,
-                        m.found.y as i64 - m.expected.y as i64,
-                    ));
+                if let Some(m) = slot {
+                    continue_with_hint(&mut hint, m);
                 }
             }
             let regions = cache
