@@ -13,6 +13,7 @@ pub mod canvas;
 pub mod cursor;
 pub mod encoder;
 pub mod find;
+pub mod follow;
 pub mod forensics;
 pub mod html;
 pub mod mailbox;

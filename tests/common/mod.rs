@@ -3,6 +3,7 @@
 
 pub mod devtools;
 pub mod xvnc;
+pub mod xvnc_desktop;
 
 use std::fs::File;
 
