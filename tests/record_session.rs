@@ -169,6 +169,11 @@ async fn a_recorded_xterm_session_replays_at_the_right_times() {
         .expect("finish recording")
         .expect("a failed run keeps its video");
     let duration = manifest.duration_s;
+    eprintln!(
+        "recording stats: {:?} ({:.1} % of one core over {duration:.1} s)",
+        manifest.stats,
+        100.0 * manifest.stats.encoder_cpu_s / duration
+    );
 
     std::fs::write(
         run.join("events.jsonl"),
