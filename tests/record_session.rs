@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use image::RgbImage;
 use serde_json::{Value, json};
 use vncpilot::record::playback::decode_file;
-use vncpilot::record::{Recorder, RecorderOptions, Recording, follow::follow};
+use vncpilot::record::{Keep, RecorderOptions, Recording, RunRecording};
 use vncpilot::rfb::{Addr, ConnectOptions, Frame, RfbError, Session};
 
 use common::devtools::Chromium;
@@ -104,8 +104,9 @@ async fn a_recorded_xterm_session_replays_at_the_right_times() {
     let run_root = tempfile::tempdir().expect("run dir");
     let run = run_root.path();
     let origin = Instant::now();
-    let recorder = Recorder::start(run, origin, RecorderOptions::default()).expect("recorder");
-    let follower = follow(&session, recorder.sink());
+    let recording_run =
+        RunRecording::start(run, origin, &session, RecorderOptions::default()).expect("recorder");
+    let recorder = recording_run.recorder();
     let since = |at: Instant| at.saturating_duration_since(origin).as_secs_f64();
 
     let mut events = Vec::new();
@@ -162,9 +163,17 @@ async fn a_recorded_xterm_session_replays_at_the_right_times() {
         .step_at(t_await, "await screen 'xterm/never'")
         .expect("caption");
     events.push(json!({"t": t_await, "action": "await", "screen": "xterm/never", "matched": false, "similarity": 0.42}));
-    let manifest = recorder.finish().expect("finish recording");
-    follower.await.expect("follower task");
+    let manifest = recording_run
+        .finish(Keep::for_outcome(false, false))
+        .await
+        .expect("finish recording")
+        .expect("a failed run keeps its video");
     let duration = manifest.duration_s;
+    eprintln!(
+        "recording stats: {:?} ({:.1} % of one core over {duration:.1} s)",
+        manifest.stats,
+        100.0 * manifest.stats.encoder_cpu_s / duration
+    );
 
     std::fs::write(
         run.join("events.jsonl"),

@@ -21,6 +21,7 @@ pub mod manifest;
 pub mod pacer;
 pub mod playback;
 pub mod recorder;
+pub mod run_recording;
 pub mod subtitles;
 pub mod timecode;
 
@@ -28,6 +29,7 @@ pub use encoder::Track;
 pub use manifest::Manifest;
 pub use playback::{DecodedFrame, Recording};
 pub use recorder::{FrameSink, Recorder, RecorderOptions, RecordingStats};
+pub use run_recording::{Keep, RunRecording};
 pub use subtitles::Subtitles;
 
 use std::path::PathBuf;
