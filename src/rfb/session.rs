@@ -199,11 +199,11 @@ impl Session {
                 tasks: vec![reader.abort_handle(), writer.abort_handle()],
             }),
         };
-        session
-            .inner
-            .published
-            .wait_serial(0, Duration::MAX)
-            .await?;
+        // Before the first frame, the reason the reader stopped is the connection's error
+        // (a size too large, a protocol violation), not a generic "session ended".
+        if let Err(e) = session.inner.published.wait_serial(0, Duration::MAX).await {
+            return Err(session.ended().unwrap_or(e));
+        }
         Ok(session)
     }
 

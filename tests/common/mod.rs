@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod devtools;
+pub mod qemu;
 pub mod xvnc;
 pub mod xvnc_desktop;
 
