@@ -7,6 +7,10 @@ use clap::{Parser, Subcommand};
 mod check;
 mod import_needles;
 mod replay;
+mod send;
+mod snap;
+mod type_text;
+mod vnc_args;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -30,16 +34,38 @@ enum Command {
     ImportNeedles(import_needles::ImportNeedlesArgs),
     /// Look at a recorded run: the frame at a time, when a screen appeared, report.html.
     Replay(replay::ReplayArgs),
+    /// Save one complete frame of a VNC screen as PNG or PPM.
+    Snap(snap::SnapArgs),
+    /// Press key combos (ret, ctrl-alt-delete, shift-tab, ...).
+    Send(send::SendArgs),
+    /// Type printable ASCII text.
+    Type(type_text::TypeArgs),
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    match cli.command {
-        Command::Check(a) => check::run(a),
-        Command::ImportNeedles(a) => import_needles::run(a),
-        Command::Replay(a) => replay::run(a),
+    let result = match cli.command {
+        Command::Check(a) => return check::run(a),
+        Command::ImportNeedles(a) => return import_needles::run(a),
+        Command::Replay(a) => return replay::run(a),
+        Command::Snap(a) => runtime().and_then(|rt| rt.block_on(snap::run(a))),
+        Command::Send(a) => runtime().and_then(|rt| rt.block_on(send::run(a))),
+        Command::Type(a) => runtime().and_then(|rt| rt.block_on(type_text::run(a))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(vnc_args::exit_code(&e))
+        }
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 fn init_logging(verbose: u8) {
