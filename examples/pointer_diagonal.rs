@@ -18,7 +18,11 @@ use vncpilot::rfb::{Addr, ConnectOptions, Session};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let addr = Addr::parse(args.get(1).map(String::as_str).unwrap_or("unix:/tmp/vnc.sock"))?;
+    let addr = Addr::parse(
+        args.get(1)
+            .map(String::as_str)
+            .unwrap_or("unix:/tmp/vnc.sock"),
+    )?;
     let naive_limit = Duration::from_secs(args.get(2).and_then(|s| s.parse().ok()).unwrap_or(120));
     let session = Session::connect(&addr, ConnectOptions::default()).await?;
     let sprites = CursorSprite::load_dir(Path::new("screens/cursors"))?;
@@ -30,7 +34,10 @@ async fn main() -> anyhow::Result<()> {
         (f.width(), f.height())
     };
     let (a, b) = ((5, 5), (w - 6, h - 6));
-    println!("screen {w}x{h}, pointer mode {:?}, diagonal {a:?} -> {b:?}", pointer.device().mode());
+    println!(
+        "screen {w}x{h}, pointer mode {:?}, diagonal {a:?} -> {b:?}",
+        pointer.device().mode()
+    );
 
     // 1. The convergence loop, both ways, three times.
     for i in 0..3 {
@@ -50,7 +57,8 @@ async fn main() -> anyhow::Result<()> {
     // 2. One shot of the whole delta from a.
     pointer.move_to(a.0, a.1, &opts).await?;
     let dev = pointer.device();
-    dev.move_rel(b.0 as i32 - a.0 as i32, b.1 as i32 - a.1 as i32).await?;
+    dev.move_rel(b.0 as i32 - a.0 as i32, b.1 as i32 - a.1 as i32)
+        .await?;
     let f = dev.settled_frame().await?;
     match locator.find(&f.image, &f.damage, None) {
         Some(p) => println!(

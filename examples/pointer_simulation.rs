@@ -11,25 +11,48 @@ use vncpilot::pointer::simulated::{Acceleration, SimulatedGuest};
 use vncpilot::pointer::{Locator, MoveOptions, Pointer};
 
 fn main() {
-    let moves: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(6000);
+    let moves: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(6000);
     // A fixed linear congruential generator: the same moves on every run.
     let mut seed: u64 = 12345;
     let mut rnd = move || {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((seed >> 33) as f64) / (1u64 << 31) as f64
     };
-    let names = ["linear x1", "linear x2 (tolerance 1)", "X.org classic", "libinput adaptive", "Debian 12 installer curve"];
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let names = [
+        "linear x1",
+        "linear x2 (tolerance 1)",
+        "X.org classic",
+        "libinput adaptive",
+        "Debian 12 installer curve",
+    ];
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let mut stats = vec![(0u32, 0u64, 0u32, 0u32, 0u32); names.len()]; // moves, rounds, max, over bound, failed
     for _ in 0..moves {
-        let (w, h) = if rnd() < 0.5 { (1024u32, 768u32) } else { (1920, 1080) };
+        let (w, h) = if rnd() < 0.5 {
+            (1024u32, 768u32)
+        } else {
+            (1920, 1080)
+        };
         let start = ((rnd() * w as f64) as u32, (rnd() * h as f64) as u32);
         let target = ((rnd() * w as f64) as u32, (rnd() * h as f64) as u32);
         let k = ((rnd() * names.len() as f64) as usize).min(names.len() - 1);
         let (accel, tolerance) = match k {
             0 => (Acceleration::Linear { gain: 1.0 }, 0),
             1 => (Acceleration::Linear { gain: 2.0 }, 1),
-            2 => (Acceleration::XorgClassic { accel: 1.5 + 1.5 * rnd(), threshold: 1.0 + 9.0 * rnd() }, 0),
+            2 => (
+                Acceleration::XorgClassic {
+                    accel: 1.5 + 1.5 * rnd(),
+                    threshold: 1.0 + 9.0 * rnd(),
+                },
+                0,
+            ),
             3 => (
                 Acceleration::LibinputAdaptive {
                     max_accel: 1.5 + 2.0 * rnd(),
@@ -46,7 +69,14 @@ fn main() {
         let mut pointer = Pointer::new(guest, locator);
         let s = &mut stats[k];
         s.0 += 1;
-        match rt.block_on(pointer.move_to(target.0, target.1, &MoveOptions { tolerance, ..MoveOptions::default() })) {
+        match rt.block_on(pointer.move_to(
+            target.0,
+            target.1,
+            &MoveOptions {
+                tolerance,
+                ..MoveOptions::default()
+            },
+        )) {
             Ok(r) => {
                 s.1 += r.rounds as u64;
                 s.2 = s.2.max(r.rounds);
@@ -60,6 +90,13 @@ fn main() {
     println!("| profile | moves | mean rounds | max rounds | over ⌈log2 d⌉+4 | failed |");
     println!("|---|---|---|---|---|---|");
     for (name, s) in names.iter().zip(&stats) {
-        println!("| {name} | {} | {:.2} | {} | {} | {} |", s.0, s.1 as f64 / s.0.max(1) as f64, s.2, s.3, s.4);
+        println!(
+            "| {name} | {} | {:.2} | {} | {} | {} |",
+            s.0,
+            s.1 as f64 / s.0.max(1) as f64,
+            s.2,
+            s.3,
+            s.4
+        );
     }
 }

@@ -42,8 +42,15 @@ impl Guest {
         let dir = tempfile::tempdir().unwrap();
         let sock = dir.path().join("vnc.sock");
         let child = Command::new("qemu-system-x86_64")
-            .args(["-accel", "tcg", "-m", "1024", "-display", "none", "-nic", "none"])
-            .args(["-kernel", &format!("{GTK}/linux"), "-initrd", &format!("{GTK}/initrd.gz")])
+            .args([
+                "-accel", "tcg", "-m", "1024", "-display", "none", "-nic", "none",
+            ])
+            .args([
+                "-kernel",
+                &format!("{GTK}/linux"),
+                "-initrd",
+                &format!("{GTK}/initrd.gz"),
+            ])
             .args(["-append", "vga=788 --- quiet"])
             .arg("-vnc")
             .arg(format!("unix:{}", sock.display()))
@@ -81,19 +88,30 @@ fn reference(name: &str) -> Reference {
 }
 
 /// Waits until `reference` matches the screen (ignoring the cursor where it is known).
-async fn wait_screen(session: &Session, reference: &Reference, ignore: &[vncpilot::rfb::Rect], timeout: Duration) -> Arc<Frame> {
+async fn wait_screen(
+    session: &Session,
+    reference: &Reference,
+    ignore: &[vncpilot::rfb::Rect],
+    timeout: Duration,
+) -> Arc<Frame> {
     let deadline = Instant::now() + timeout;
     let mut stream = session.subscribe();
     let mut frame = session.latest();
     loop {
-        if frame.image.dimensions() == reference.size() && reference.check_ignoring(&frame.image, ignore).matched {
+        if frame.image.dimensions() == reference.size()
+            && reference.check_ignoring(&frame.image, ignore).matched
+        {
             return frame;
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             let path = std::env::temp_dir().join(format!("pointer-guest-{}.png", reference.name()));
             frame.image.save(&path).unwrap();
-            panic!("screen {} did not show within {timeout:?}; last screen saved in {}", reference.name(), path.display());
+            panic!(
+                "screen {} did not show within {timeout:?}; last screen saved in {}",
+                reference.name(),
+                path.display()
+            );
         }
         match stream.next(left.min(Duration::from_secs(2))).await {
             Ok(f) => frame = f,
@@ -114,23 +132,43 @@ async fn click_canada_then_continue(extra: &[&str], expect: Mode) {
     let _lock = common::guest_lock();
     let mut guest = Guest::boot(extra);
     let session = guest.connect().await;
-    wait_screen(&session, &reference("language"), &[], Duration::from_secs(300)).await;
+    wait_screen(
+        &session,
+        &reference("language"),
+        &[],
+        Duration::from_secs(300),
+    )
+    .await;
     session.key("ret").await.unwrap();
-    wait_screen(&session, &reference("location"), &[], Duration::from_secs(60)).await;
+    wait_screen(
+        &session,
+        &reference("location"),
+        &[],
+        Duration::from_secs(60),
+    )
+    .await;
 
     let sprites = CursorSprite::load_dir(Path::new("screens/cursors")).unwrap();
     let mut pointer = Pointer::new(VncPointer::new(session.clone()), Locator::new(sprites));
-    assert_eq!(pointer.device().mode(), expect, "pointer mode QEMU announced");
+    assert_eq!(
+        pointer.device().mode(),
+        expect,
+        "pointer mode QEMU announced"
+    );
     let opts = MoveOptions::default();
 
     let before = session.latest();
-    assert!(row_selected(&before.image, 558) && !row_selected(&before.image, CANADA.1), "United States preselected");
-    let report = pointer.click(CANADA.0, CANADA.1, buttons::LEFT, 1, &opts).await.unwrap();
+    assert!(
+        row_selected(&before.image, 558) && !row_selected(&before.image, CANADA.1),
+        "United States preselected"
+    );
+    let report = pointer
+        .click(CANADA.0, CANADA.1, buttons::LEFT, 1, &opts)
+        .await
+        .unwrap();
     eprintln!("Canada: {}", serde_json::to_string(&report).unwrap());
     assert_eq!(report.mode, expect);
-    if expect == Mode::Relative {
-        assert_eq!(report.error_px, Some(0));
-    }
+    assert_eq!((report.at, report.error_px), (CANADA, Some(0)));
     // The row turns selected.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -141,10 +179,19 @@ async fn click_canada_then_continue(extra: &[&str], expect: Mode) {
         assert!(Instant::now() < deadline, "Canada did not get selected");
     }
 
-    let report = pointer.click(CONTINUE.0, CONTINUE.1, buttons::LEFT, 1, &opts).await.unwrap();
+    let report = pointer
+        .click(CONTINUE.0, CONTINUE.1, buttons::LEFT, 1, &opts)
+        .await
+        .unwrap();
     eprintln!("Continue: {}", serde_json::to_string(&report).unwrap());
     let ignore: Vec<_> = pointer.cursor_rect().into_iter().collect();
-    wait_screen(&session, &reference("keyboard"), &ignore, Duration::from_secs(120)).await;
+    wait_screen(
+        &session,
+        &reference("keyboard"),
+        &ignore,
+        Duration::from_secs(120),
+    )
+    .await;
     session.close().await;
 }
 

@@ -7,13 +7,19 @@ use vncpilot::pointer::{CursorSprite, Locator};
 use vncpilot::rfb::Rect;
 
 fn locator() -> Locator {
-    let sprites = CursorSprite::load_dir(Path::new("screens/cursors")).expect("load screens/cursors");
-    assert!(sprites.iter().any(|s| s.name() == "debian-installer"), "the installer's cursor is shipped");
+    let sprites =
+        CursorSprite::load_dir(Path::new("screens/cursors")).expect("load screens/cursors");
+    assert!(
+        sprites.iter().any(|s| s.name() == "debian-installer"),
+        "the installer's cursor is shipped"
+    );
     Locator::new(sprites)
 }
 
 fn load(path: &str) -> image::RgbImage {
-    image::open(path).unwrap_or_else(|e| panic!("{path}: {e}")).to_rgb8()
+    image::open(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .to_rgb8()
 }
 
 #[test]
@@ -40,4 +46,36 @@ fn no_cursor_no_match() {
     let image = load("tests/data/pointer/screens/debian12-gtk/keyboard.png");
     let below = image::imageops::crop_imm(&image, 0, 100, 1280, 700).to_image();
     assert_eq!(locator().find(&below, &[], None), None);
+}
+
+#[test]
+fn the_cursor_rectangle_keeps_a_match_from_being_spoiled() {
+    use vncpilot::screen::Reference;
+    // The location screen's reference compares its title; a cursor drawn over the title spoils
+    // the comparison unless its rectangle is ignored.
+    let reference =
+        Reference::load("tests/data/pointer/screens/debian12-gtk/location.png").unwrap();
+    let mut image = load("tests/data/pointer/screens/debian12-gtk/location.png");
+    let sprites = CursorSprite::load_dir(Path::new("screens/cursors")).unwrap();
+    // (The screenshot also shows where the cursor was when it was taken: in the banner, tip at
+    // (690, 0). The update that drew the new one is the damage.)
+    sprites[0].draw(&mut image, 60, 90);
+    let frame = vncpilot::rfb::Frame {
+        serial: 1,
+        time: std::time::Instant::now(),
+        image: std::sync::Arc::new(image.clone()),
+        damage: vec![Rect::new(50, 80, 30, 30)],
+        cursor: None,
+        pointer: None,
+    };
+    let ignore = locator().ignore_rects(&frame, None);
+    assert_eq!(ignore, vec![Rect::new(59, 89, 10, 16)]);
+    let spoiled = reference.check(&image);
+    let kept = reference.check_ignoring(&image, &ignore);
+    eprintln!(
+        "without ignoring: {:.4}, ignoring the cursor: {:.4}",
+        spoiled.similarity, kept.similarity
+    );
+    assert!(kept.matched);
+    assert!(kept.similarity > spoiled.similarity);
 }

@@ -84,13 +84,21 @@ pub async fn run(args: MouseArgs) -> anyhow::Result<()> {
     };
     let result = match args.action {
         MouseAction::Move { x, y } => pointer.move_to(x, y, &opts).await.map(Some),
-        MouseAction::Click { x, y, button, double } => {
+        MouseAction::Click {
+            x,
+            y,
+            button,
+            double,
+        } => {
             let bit = match button {
                 ButtonArg::Left => buttons::LEFT,
                 ButtonArg::Middle => buttons::MIDDLE,
                 ButtonArg::Right => buttons::RIGHT,
             };
-            pointer.click(x, y, bit, if double { 2 } else { 1 }, &opts).await.map(Some)
+            pointer
+                .click(x, y, bit, if double { 2 } else { 1 }, &opts)
+                .await
+                .map(Some)
         }
         MouseAction::Hide => pointer.hide().await.map(|_| None),
     };
@@ -112,8 +120,14 @@ fn failure(e: PointerError, path: &std::path::Path) -> anyhow::Error {
     let saved = e.screenshot().map(|img| img.save(path));
     let e = anyhow::Error::new(e);
     match saved {
-        Some(Ok(())) => e.context(format!("moving the pointer (the screen is saved in {})", path.display())),
-        Some(Err(save)) => e.context(format!("moving the pointer (saving the screen to {} failed: {save})", path.display())),
+        Some(Ok(())) => e.context(format!(
+            "moving the pointer (the screen is saved in {})",
+            path.display()
+        )),
+        Some(Err(save)) => e.context(format!(
+            "moving the pointer (saving the screen to {} failed: {save})",
+            path.display()
+        )),
         None => e.context("moving the pointer"),
     }
 }

@@ -15,8 +15,8 @@ use tokio::time::Instant;
 
 use crate::rfb::{Frame, FrameStream, PointerMode, Rect, RfbError, Session};
 
-use super::device::{Mode, PointerDevice};
 use super::PointerError;
+use super::device::{Mode, PointerDevice};
 
 /// How long to wait for a move to show.
 #[derive(Clone, Debug)]
@@ -31,7 +31,11 @@ pub struct Settle {
 
 impl Default for Settle {
     fn default() -> Self {
-        Settle { first_update: Duration::from_millis(1500), quiet: Duration::from_millis(120), max: Duration::from_secs(4) }
+        Settle {
+            first_update: Duration::from_millis(1500),
+            quiet: Duration::from_millis(120),
+            max: Duration::from_secs(4),
+        }
     }
 }
 
@@ -106,13 +110,19 @@ impl PointerDevice for VncPointer {
 
     async fn move_rel(&mut self, dx: i32, dy: i32) -> Result<(), PointerError> {
         self.sent = true;
-        self.session.pointer_rel(dx, dy, self.buttons).await.map_err(device)
+        self.session
+            .pointer_rel(dx, dy, self.buttons)
+            .await
+            .map_err(device)
     }
 
     async fn move_abs(&mut self, x: u32, y: u32) -> Result<(), PointerError> {
         self.sent = true;
         self.last_abs = Some((x, y));
-        self.session.pointer_abs(x, y, self.buttons).await.map_err(device)
+        self.session
+            .pointer_abs(x, y, self.buttons)
+            .await
+            .map_err(device)
     }
 
     async fn set_buttons(&mut self, mask: u8) -> Result<(), PointerError> {
@@ -143,7 +153,11 @@ impl PointerDevice for VncPointer {
             if now >= deadline {
                 break;
             }
-            let wait = if waited_for_first { self.settle.quiet } else { self.settle.first_update };
+            let wait = if waited_for_first {
+                self.settle.quiet
+            } else {
+                self.settle.first_update
+            };
             match self.stream.next(wait.min(deadline - now)).await {
                 Ok(frame) => {
                     self.note(&frame);
