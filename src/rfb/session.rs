@@ -199,11 +199,11 @@ impl Session {
                 tasks: vec![reader.abort_handle(), writer.abort_handle()],
             }),
         };
-        session
-            .inner
-            .published
-            .wait_serial(0, Duration::MAX)
-            .await?;
+        // Before the first frame, the reason the reader stopped is the connection's error
+        // (a size too large, a protocol violation), not a generic "session ended".
+        if let Err(e) = session.inner.published.wait_serial(0, Duration::MAX).await {
+            return Err(session.ended().unwrap_or(e));
+        }
         Ok(session)
     }
 
@@ -334,6 +334,19 @@ impl Session {
         let nx = (i64::from(x) + i64::from(dx)).clamp(0, i64::from(w.saturating_sub(1))) as u32;
         let ny = (i64::from(y) + i64::from(dy)).clamp(0, i64::from(h.saturating_sub(1))) as u32;
         self.pointer_abs(nx, ny, buttons).await
+    }
+
+    /// Asks the server to send the whole screen again (a non-incremental update request).
+    /// Use it when pixels may be stale; the answer arrives as an ordinary frame.
+    pub async fn refresh(&self) -> Result<(), RfbError> {
+        let (w, h) = *self
+            .inner
+            .control
+            .size
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        self.send_and_wait(msg::update_request(false, 0, 0, w as u16, h as u16))
+            .await
     }
 
     /// Closes the connection (for all clones).
@@ -491,7 +504,15 @@ impl<R: AsyncRead + Unpin> Reader<R> {
                 );
                 self.request(self.full_request(false)).await?;
             }
-            if self.fb.is_complete() {
+            let cursor_changed = match (&self.fb.cursor, &self.published.latest().cursor) {
+                (Some(a), Some(b)) => !Arc::ptr_eq(a, b),
+                (a, b) => a.is_some() != b.is_some(),
+            };
+            // An empty update (servers send them, e.g. to answer an incremental request)
+            // changes nothing: publishing it would only make subscribers look again.
+            if self.fb.is_complete()
+                && (self.serial == 0 || !self.fb.damage.is_empty() || cursor_changed)
+            {
                 self.serial += 1;
                 let bounds = Rect::full(self.fb.width(), self.fb.height());
                 let damage = merge_damage(std::mem::take(&mut self.fb.damage).into_iter(), bounds);
