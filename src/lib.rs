@@ -6,5 +6,6 @@
 //! [`guest`] starts and talks to QEMU, [`script`] runs the Rhai install macros, [`record`] keeps
 //! video and forensics, and [`report`] writes results.
 
+pub mod guest;
 pub mod rfb;
 pub mod screen;

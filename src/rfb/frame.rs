@@ -12,7 +12,9 @@ use std::time::Instant;
 use image::RgbImage;
 
 /// A rectangle in framebuffer pixels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub struct Rect {
     pub x: u32,
     pub y: u32,
@@ -61,7 +63,12 @@ impl Rect {
         }
         let x = self.x.min(other.x);
         let y = self.y.min(other.y);
-        Rect::new(x, y, self.right().max(other.right()) - x, self.bottom().max(other.bottom()) - y)
+        Rect::new(
+            x,
+            y,
+            self.right().max(other.right()) - x,
+            self.bottom().max(other.bottom()) - y,
+        )
     }
 }
 
