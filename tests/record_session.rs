@@ -13,9 +13,11 @@ use std::time::{Duration, Instant};
 
 use image::RgbImage;
 use serde_json::{Value, json};
+use vncpilot::record::forensics::{self, AwaitedScreen, Evidence, RegionReport};
 use vncpilot::record::playback::decode_file;
 use vncpilot::record::{Keep, RecorderOptions, Recording, RunRecording};
 use vncpilot::rfb::{Addr, ConnectOptions, Frame, RfbError, Session};
+use vncpilot::screen::Reference;
 
 use common::devtools::Chromium;
 use common::xvnc_desktop::XvncDesktop;
@@ -101,8 +103,12 @@ async fn a_recorded_xterm_session_replays_at_the_right_times() {
     )
     .await;
 
-    let run_root = tempfile::tempdir().expect("run dir");
-    let run = run_root.path();
+    // Kept after the test (target/tmp/record-session/): docs/cli.md's replay examples run on it.
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("record-session");
+    let _ = std::fs::remove_dir_all(&root);
+    let run_dir = root.join("run");
+    std::fs::create_dir_all(&run_dir).expect("run dir");
+    let run = run_dir.as_path();
     let origin = Instant::now();
     let recording_run =
         RunRecording::start(run, origin, &session, RecorderOptions::default()).expect("recorder");
@@ -112,6 +118,7 @@ async fn a_recorded_xterm_session_replays_at_the_right_times() {
     let mut events = Vec::new();
     let mut keys: Vec<Key> = Vec::new();
     let mut before = session.latest();
+    let start_screen = before.image.clone();
     for (i, c) in TEXT.chars().enumerate() {
         tokio::time::sleep_until(
             (origin + Duration::from_millis(500) + KEY_INTERVAL * i as u32).into(),
@@ -158,11 +165,58 @@ async fn a_recorded_xterm_session_replays_at_the_right_times() {
     )
     .await;
     keys.last_mut().expect("keys").settled = last.image.clone();
+    // The run then waits for a screen that never comes: the typed word, inverted. Its
+    // forensics are written as a failing harness would.
+    let screens = root.join("screens/xterm");
+    std::fs::create_dir_all(&screens).expect("screens dir");
+    let (x, y, w, h) = changed_box(&start_screen, &last.image, 2);
+    let mut never = (*last.image).clone();
+    for py in y..y + h {
+        for px in x..x + w {
+            let p = never.get_pixel_mut(px, py);
+            p.0 = [255 - p.0[0], 255 - p.0[1], 255 - p.0[2]];
+        }
+    }
+    never
+        .save(screens.join("never.png"))
+        .expect("save reference");
+    std::fs::write(
+        screens.join("never.toml"),
+        format!("threshold = 0.99\nmargin = 0\n[[region]]\nx = {x}\ny = {y}\nw = {w}\nh = {h}\n"),
+    )
+    .expect("settings");
+    let reference = Reference::load(screens.join("never.png")).expect("load reference");
     let t_await = since(Instant::now());
     recorder
         .step_at(t_await, "await screen 'xterm/never'")
         .expect("caption");
-    events.push(json!({"t": t_await, "action": "await", "screen": "xterm/never", "matched": false, "similarity": 0.42}));
+    let mut best = forensics::BestMatch::new();
+    let result = reference.check(&last.image);
+    assert!(!result.matched, "the inverted word must not match");
+    best.observe(t_await, &result, &last.image);
+    let (best_t, best_result, best_screen) = best.get().expect("observed");
+    let regions: Vec<RegionReport> = result.regions.iter().map(RegionReport::from).collect();
+    let reference_picture = forensics::reference_picture(&reference).expect("reference picture");
+    forensics::write(
+        run,
+        &Evidence {
+            final_screen: Some(&last.image),
+            awaited: Some(AwaitedScreen {
+                name: "xterm/never",
+                reference: &reference_picture,
+                actual: &last.image,
+                regions: &regions,
+                similarity: result.similarity,
+                best: Some((best_result.similarity, best_t, best_screen)),
+            }),
+            ..Evidence::default()
+        },
+    )
+    .expect("forensics");
+    events.push(
+        json!({"t": t_await, "action": "await", "screen": "xterm/never", "matched": false,
+                       "similarity": result.similarity}),
+    );
     let manifest = recording_run
         .finish(Keep::for_outcome(false, false))
         .await
@@ -266,7 +320,7 @@ async fn a_recorded_xterm_session_replays_at_the_right_times() {
     }
 
     // --- replay --at gives back the session's own screen.
-    let out = run_root.path().join("at.png");
+    let out = root.join("at.png");
     let at = format!("{:.3}", keys[3].t - 0.01);
     let (code, stdout, stderr) = vncpilot(&[
         "replay",
@@ -283,8 +337,6 @@ async fn a_recorded_xterm_session_replays_at_the_right_times() {
     );
 
     // --- replay --find: the screen after the 5th key, compared where that key changed it.
-    let screens = run_root.path().join("screens/xterm");
-    std::fs::create_dir_all(&screens).expect("screens dir");
     let (x, y, w, h) = changed_box(&keys[3].settled, &keys[4].settled, 2);
     keys[4]
         .settled
@@ -347,6 +399,17 @@ fn check_report_in_chromium(page_path: &Path, events: usize, play_to: f64) {
     assert!(
         played["caption"].as_str().unwrap().starts_with("type '"),
         "{played}"
+    );
+    let images = page.eval(
+        "Promise.all([...document.querySelectorAll('#failure-images img')].map((img) =>
+           img.decode().then(() => [img.getAttribute('src'), img.naturalWidth])))",
+    );
+    let images = images.as_array().expect("images");
+    assert!(
+        images
+            .iter()
+            .any(|i| i[0] == "forensics/xterm_never-diff.png" && i[1] == 1024),
+        "{images:?}"
     );
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("record-session-report.png");
     page.screenshot(&shot);

@@ -336,6 +336,19 @@ impl Session {
         self.pointer_abs(nx, ny, buttons).await
     }
 
+    /// Asks the server to send the whole screen again (a non-incremental update request).
+    /// Use it when pixels may be stale; the answer arrives as an ordinary frame.
+    pub async fn refresh(&self) -> Result<(), RfbError> {
+        let (w, h) = *self
+            .inner
+            .control
+            .size
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        self.send_and_wait(msg::update_request(false, 0, 0, w as u16, h as u16))
+            .await
+    }
+
     /// Closes the connection (for all clones).
     pub async fn close(self) {
         self.inner
@@ -491,7 +504,15 @@ impl<R: AsyncRead + Unpin> Reader<R> {
                 );
                 self.request(self.full_request(false)).await?;
             }
-            if self.fb.is_complete() {
+            let cursor_changed = match (&self.fb.cursor, &self.published.latest().cursor) {
+                (Some(a), Some(b)) => !Arc::ptr_eq(a, b),
+                (a, b) => a.is_some() != b.is_some(),
+            };
+            // An empty update (servers send them, e.g. to answer an incremental request)
+            // changes nothing: publishing it would only make subscribers look again.
+            if self.fb.is_complete()
+                && (self.serial == 0 || !self.fb.damage.is_empty() || cursor_changed)
+            {
                 self.serial += 1;
                 let bounds = Rect::full(self.fb.width(), self.fb.height());
                 let damage = merge_damage(std::mem::take(&mut self.fb.damage).into_iter(), bounds);
