@@ -223,6 +223,35 @@ impl Session {
         self.inner.published.wait_serial(after, timeout).await
     }
 
+    /// The framebuffer size as the reader last saw it.
+    pub fn size(&self) -> (u32, u32) {
+        *self
+            .inner
+            .control
+            .size
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Where this client last put the pointer, if anywhere.
+    pub fn pointer_position(&self) -> Option<(u32, u32)> {
+        *self
+            .inner
+            .control
+            .pointer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_pointer(&self, at: Option<(u32, u32)>) {
+        *self
+            .inner
+            .control
+            .pointer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = at;
+    }
+
     /// The desktop name from the server.
     pub fn desktop_name(&self) -> &str {
         &self.inner.server.name
@@ -278,19 +307,9 @@ impl Session {
     /// Moves the pointer to (x, y) (clamped to the screen) with `buttons` held (bit 0 left,
     /// 1 middle, 2 right, 3/4 wheel up/down).
     pub async fn pointer_abs(&self, x: u32, y: u32, buttons: u8) -> Result<(), RfbError> {
-        let (w, h) = *self
-            .inner
-            .control
-            .size
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let (w, h) = self.size();
         let (x, y) = (x.min(w.saturating_sub(1)), y.min(h.saturating_sub(1)));
-        *self
-            .inner
-            .control
-            .pointer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some((x, y));
+        self.set_pointer(Some((x, y)));
         self.send_and_wait(msg::pointer_event(buttons, x as u16, y as u16))
             .await
     }
@@ -318,22 +337,20 @@ impl Session {
             }
             return self.send_and_wait(bytes).await;
         }
-        let (w, h) = *self
-            .inner
-            .control
-            .size
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let current = *self
-            .inner
-            .control
-            .pointer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let (w, h) = self.size();
+        let current = self.pointer_position();
         let (x, y) = current.unwrap_or((w / 2, h / 2));
         let nx = (i64::from(x) + i64::from(dx)).clamp(0, i64::from(w.saturating_sub(1))) as u32;
         let ny = (i64::from(y) + i64::from(dy)).clamp(0, i64::from(h.saturating_sub(1))) as u32;
         self.pointer_abs(nx, ny, buttons).await
+    }
+
+    /// Asks the server to send the whole screen again (a non-incremental update request).
+    /// Use it when pixels may be stale; the answer arrives as an ordinary frame.
+    pub async fn refresh(&self) -> Result<(), RfbError> {
+        let (w, h) = self.size();
+        self.send_and_wait(msg::update_request(false, 0, 0, w as u16, h as u16))
+            .await
     }
 
     /// Closes the connection (for all clones).
@@ -491,7 +508,15 @@ impl<R: AsyncRead + Unpin> Reader<R> {
                 );
                 self.request(self.full_request(false)).await?;
             }
-            if self.fb.is_complete() {
+            let cursor_changed = match (&self.fb.cursor, &self.published.latest().cursor) {
+                (Some(a), Some(b)) => !Arc::ptr_eq(a, b),
+                (a, b) => a.is_some() != b.is_some(),
+            };
+            // An empty update (servers send them, e.g. to answer an incremental request)
+            // changes nothing: publishing it would only make subscribers look again.
+            if self.fb.is_complete()
+                && (self.serial == 0 || !self.fb.damage.is_empty() || cursor_changed)
+            {
                 self.serial += 1;
                 let bounds = Rect::full(self.fb.width(), self.fb.height());
                 let damage = merge_damage(std::mem::take(&mut self.fb.damage).into_iter(), bounds);

@@ -65,7 +65,10 @@ impl Xvnc {
                     last_err = format!("Xvnc :{display} exited with {status}");
                     break;
                 }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                // Both the VNC port and the X socket (clients started too early would exit).
+                if TcpStream::connect(("127.0.0.1", port)).is_ok()
+                    && Path::new(&format!("/tmp/.X11-unix/X{display}")).exists()
+                {
                     return Xvnc {
                         display,
                         port,
