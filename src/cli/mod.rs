@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod import_needles;
+mod mouse;
 mod replay;
 mod send;
 mod snap;
@@ -32,6 +33,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Convert a folder of openQA needles into screens/, masks/ and .toml settings.
     ImportNeedles(import_needles::ImportNeedlesArgs),
+    /// Move the guest's pointer to a pixel or click there (relative mice converge by looking).
+    Mouse(mouse::MouseArgs),
     /// Look at a recorded run: the frame at a time, when a screen appeared, report.html.
     Replay(replay::ReplayArgs),
     /// Save one complete frame of a VNC screen as PNG or PPM.
@@ -49,6 +52,7 @@ pub fn main() -> ExitCode {
         Command::Check(a) => return check::run(a),
         Command::ImportNeedles(a) => return import_needles::run(a),
         Command::Replay(a) => return replay::run(a),
+        Command::Mouse(a) => runtime().and_then(|rt| rt.block_on(mouse::run(a))),
         Command::Snap(a) => runtime().and_then(|rt| rt.block_on(snap::run(a))),
         Command::Send(a) => runtime().and_then(|rt| rt.block_on(send::run(a))),
         Command::Type(a) => runtime().and_then(|rt| rt.block_on(type_text::run(a))),

@@ -92,6 +92,17 @@ impl Locator {
         self.find(&frame.image, &frame.damage, near)
     }
 
+    /// What a screen matcher should leave out of `frame` so that the cursor drawn into it
+    /// cannot spoil a match: the cursor's rectangle where one of the known pictures is seen
+    /// (nothing where the server draws the cursor itself, which never reaches the pixels).
+    /// Use with `screen::Reference::check_ignoring(&frame.image, &locator.ignore_rects(&frame, near))`.
+    pub fn ignore_rects(&mut self, frame: &Frame, near: Option<(u32, u32)>) -> Vec<Rect> {
+        self.find_in_frame(frame, near)
+            .map(|f| f.rect)
+            .into_iter()
+            .collect()
+    }
+
     /// Finds the cursor in `image`, searching the `damage` and the spot `near` first, then
     /// everywhere.
     pub fn find(

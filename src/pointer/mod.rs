@@ -21,6 +21,7 @@ pub mod error;
 pub mod locate;
 pub mod plan;
 pub mod simulated;
+pub mod vnc;
 
 pub use converge::{MoveOptions, MoveReport, Pointer};
 pub use cursor::CursorSprite;
