@@ -7,5 +7,7 @@
 //! video and forensics, and [`report`] writes results.
 
 pub mod guest;
+pub mod pointer;
+pub mod record;
 pub mod rfb;
 pub mod screen;

@@ -1,6 +1,11 @@
 //! Shared helpers for the integration tests. Each concern lives in its own file beside this one.
 #![allow(dead_code)]
 
+pub mod devtools;
+pub mod qemu;
+pub mod xvnc;
+pub mod xvnc_desktop;
+
 use std::fs::File;
 
 /// Tests that boot a guest (QEMU) hold this machine-wide lock for their whole life, so that at

@@ -1,0 +1,351 @@
+//! The representation screens are compared in: smoothed luma and chroma planes.
+//!
+//! Pixels are turned into BT.601 luma (Y) and two colour-difference channels (Cb, Cr), because
+//! what sessions do to pixels separates along those lines: JPEG/Tight keep luma detail but blur
+//! chroma (4:2:0 subsampling), a brightness change moves luma only, while a colour change (a red
+//! button turned green) lives in chroma. Luma gets a light 3×3 binomial blur (σ ≈ 0.7 px) that
+//! absorbs noise and slight font-rendering blur but keeps strokes; chroma gets a 5×5 binomial
+//! blur (σ ≈ 1 px) because only its coarse layout is meaningful after lossy encoding.
+//! See docs/matching.md.
+
+use image::RgbImage;
+
+use crate::rfb::Rect;
+
+/// Luma weights of ITU-R BT.601.
+const KR: f32 = 0.299;
+const KG: f32 = 0.587;
+const KB: f32 = 0.114;
+/// Colour-difference scales of BT.601 (so Cb, Cr span about ±128 like Y spans 0..255).
+const CB_SCALE: f32 = 0.564;
+const CR_SCALE: f32 = 0.713;
+/// Border (in pixels) the smoothing reads around a rectangle.
+pub const PAD: u32 = 2;
+
+#[inline]
+pub fn luma(p: [u8; 3]) -> f32 {
+    KR * p[0] as f32 + KG * p[1] as f32 + KB * p[2] as f32
+}
+
+/// Smoothed Y, Cb, Cr of one rectangle of an image, row-major, `rect.w` values a row.
+#[derive(Clone, Debug, Default)]
+pub struct Planes {
+    pub rect: Rect,
+    pub y: Vec<f32>,
+    pub cb: Vec<f32>,
+    pub cr: Vec<f32>,
+    scratch: Scratch,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Scratch {
+    raw_y: Vec<f32>,
+    raw_cb: Vec<f32>,
+    raw_cr: Vec<f32>,
+    h_y: Vec<f32>,
+    h_cb: Vec<f32>,
+    h_cr: Vec<f32>,
+}
+
+impl Planes {
+    /// The planes of `rect` (clipped to the image) of `image`.
+    pub fn of(image: &RgbImage, rect: Rect) -> Planes {
+        let mut p = Planes::default();
+        p.compute(image, rect);
+        p
+    }
+
+    /// Recomputes the planes for `rect` of `image`, reusing the buffers.
+    pub fn compute(&mut self, image: &RgbImage, rect: Rect) {
+        let (iw, ih) = image.dimensions();
+        let rect = clip(rect, iw, ih);
+        self.rect = rect;
+        let n = (rect.w * rect.h) as usize;
+        for v in [&mut self.y, &mut self.cb, &mut self.cr] {
+            v.clear();
+            v.resize(n, 0.0);
+        }
+        if n == 0 {
+            return;
+        }
+        // The expanded rectangle the filters read, clamped to the image.
+        let ex0 = rect.x.saturating_sub(PAD);
+        let ey0 = rect.y.saturating_sub(PAD);
+        let ex1 = (rect.right() + PAD).min(iw);
+        let ey1 = (rect.bottom() + PAD).min(ih);
+        let ew = (ex1 - ex0) as usize;
+        let eh = (ey1 - ey0) as usize;
+        let s = &mut self.scratch;
+        for v in [&mut s.raw_y, &mut s.raw_cb, &mut s.raw_cr] {
+            v.clear();
+            v.resize(ew * eh, 0.0);
+        }
+        let raw = image.as_raw();
+        let stride = iw as usize * 3;
+        for row in 0..eh {
+            let src = &raw[(ey0 as usize + row) * stride + ex0 as usize * 3..][..ew * 3];
+            let dy = &mut s.raw_y[row * ew..][..ew];
+            let dcb = &mut s.raw_cb[row * ew..][..ew];
+            let dcr = &mut s.raw_cr[row * ew..][..ew];
+            for (i, px) in src.chunks_exact(3).enumerate() {
+                let r = px[0] as f32;
+                let g = px[1] as f32;
+                let b = px[2] as f32;
+                let y = KR * r + KG * g + KB * b;
+                dy[i] = y;
+                dcb[i] = CB_SCALE * (b - y);
+                dcr[i] = CR_SCALE * (r - y);
+            }
+        }
+        // Horizontal pass over all expanded rows.
+        let w = rect.w as usize;
+        let off = (rect.x - ex0) as usize;
+        for v in [&mut s.h_y, &mut s.h_cb, &mut s.h_cr] {
+            v.clear();
+            v.resize(eh * w, 0.0);
+        }
+        for row in 0..eh {
+            hblur5(&s.raw_y[row * ew..][..ew], &mut s.h_y[row * w..][..w], off);
+            hblur5(
+                &s.raw_cb[row * ew..][..ew],
+                &mut s.h_cb[row * w..][..w],
+                off,
+            );
+            hblur5(
+                &s.raw_cr[row * ew..][..ew],
+                &mut s.h_cr[row * w..][..w],
+                off,
+            );
+        }
+        // Vertical pass.
+        let h = rect.h as usize;
+        for r in 0..h {
+            let mut k = [0usize; 5];
+            for (d, kd) in k.iter_mut().enumerate() {
+                let y = (rect.y as i64 + r as i64 + d as i64 - 2).clamp(0, ih as i64 - 1);
+                *kd = (y - ey0 as i64) as usize * w;
+            }
+            let out = r * w;
+            vblur5(&s.h_y, &k, w, &mut self.y[out..out + w]);
+            vblur5(&s.h_cb, &k, w, &mut self.cb[out..out + w]);
+            vblur5(&s.h_cr, &k, w, &mut self.cr[out..out + w]);
+        }
+    }
+
+    /// True when `r` lies wholly inside these planes.
+    pub fn covers(&self, r: Rect) -> bool {
+        r.x >= self.rect.x
+            && r.y >= self.rect.y
+            && r.right() <= self.rect.right()
+            && r.bottom() <= self.rect.bottom()
+    }
+}
+
+/// The [1 4 6 4 1]/16 binomial of `src` for output columns `off..off + dst.len()` of `src`,
+/// edges clamped. Interior columns take a branch-free path the compiler vectorises.
+fn hblur5(src: &[f32], dst: &mut [f32], off: usize) {
+    let ew = src.len();
+    let w = dst.len();
+    let tap = |c: usize, d: i64| src[((c + off) as i64 + d).clamp(0, ew as i64 - 1) as usize];
+    let lo = 2usize.saturating_sub(off).min(w);
+    let hi = (ew.saturating_sub(2 + off)).clamp(lo, w);
+    for c in (0..lo).chain(hi..w) {
+        dst[c] = (tap(c, -2) + 4.0 * tap(c, -1) + 6.0 * tap(c, 0) + 4.0 * tap(c, 1) + tap(c, 2))
+            * (1.0 / 16.0);
+    }
+    if hi > lo {
+        let n = hi - lo;
+        let b = lo + off;
+        let (s0, s1, s2, s3, s4) = (
+            &src[b - 2..b - 2 + n],
+            &src[b - 1..b - 1 + n],
+            &src[b..b + n],
+            &src[b + 1..b + 1 + n],
+            &src[b + 2..b + 2 + n],
+        );
+        for (i, d) in dst[lo..hi].iter_mut().enumerate() {
+            *d = (s0[i] + 4.0 * s1[i] + 6.0 * s2[i] + 4.0 * s3[i] + s4[i]) * (1.0 / 16.0);
+        }
+    }
+}
+
+/// The vertical [1 4 6 4 1]/16 binomial of rows starting at `k[0..5]` (offsets into `src`).
+fn vblur5(src: &[f32], k: &[usize; 5], w: usize, dst: &mut [f32]) {
+    let (r0, r1, r2, r3, r4) = (
+        &src[k[0]..k[0] + w],
+        &src[k[1]..k[1] + w],
+        &src[k[2]..k[2] + w],
+        &src[k[3]..k[3] + w],
+        &src[k[4]..k[4] + w],
+    );
+    for (i, d) in dst.iter_mut().enumerate() {
+        *d = (r0[i] + 4.0 * r1[i] + 6.0 * r2[i] + 4.0 * r3[i] + r4[i]) * (1.0 / 16.0);
+    }
+}
+
+/// `r` clipped to a `w` × `h` image.
+pub fn clip(r: Rect, w: u32, h: u32) -> Rect {
+    let x0 = r.x.min(w);
+    let y0 = r.y.min(h);
+    let x1 = r.right().min(w);
+    let y1 = r.bottom().min(h);
+    Rect::new(x0, y0, x1 - x0, y1 - y0)
+}
+
+/// A pyramid of block-averaged raw luma: level `k` averages 2^k × 2^k blocks, starting at the
+/// rectangle's corner. Used only to find candidate positions quickly; the decision is always
+/// made on [`Planes`] at full resolution.
+#[derive(Clone, Debug, Default)]
+pub struct LumaPyramid {
+    /// `levels[k - 1]` is level k: (width, height, values).
+    pub levels: Vec<(usize, usize, Vec<f32>)>,
+    tmp: Vec<f32>,
+}
+
+/// A [1 2 1]/4 blur both ways (clamped at the edges), so that a coarse level changes little
+/// when the content is not aligned with its blocks.
+fn blur_121(level: &mut (usize, usize, Vec<f32>), tmp: &mut Vec<f32>) {
+    let (w, h, v) = (level.0, level.1, &mut level.2);
+    if w == 0 || h == 0 {
+        return;
+    }
+    tmp.clear();
+    tmp.resize(w * h, 0.0);
+    for j in 0..h {
+        let r = &v[j * w..][..w];
+        let o = &mut tmp[j * w..][..w];
+        for i in 0..w {
+            let l = r[i.saturating_sub(1)];
+            let rr = r[(i + 1).min(w - 1)];
+            o[i] = 0.25 * l + 0.5 * r[i] + 0.25 * rr;
+        }
+    }
+    for j in 0..h {
+        let up = &tmp[j.saturating_sub(1) * w..][..w];
+        let mid = &tmp[j * w..][..w];
+        let down = &tmp[(j + 1).min(h - 1) * w..][..w];
+        let o = &mut v[j * w..][..w];
+        for i in 0..w {
+            o[i] = 0.25 * up[i] + 0.5 * mid[i] + 0.25 * down[i];
+        }
+    }
+}
+
+impl LumaPyramid {
+    /// Levels 1..=`max_level` of `rect` of `image`, reusing buffers.
+    pub fn compute(&mut self, image: &RgbImage, rect: Rect, max_level: usize) {
+        self.levels.resize_with(max_level, Default::default);
+        if max_level == 0 {
+            return;
+        }
+        let iw = image.width() as usize;
+        let raw = image.as_raw();
+        let (w1, h1) = ((rect.w / 2) as usize, (rect.h / 2) as usize);
+        {
+            let (lw, lh, v) = &mut self.levels[0];
+            *lw = w1;
+            *lh = h1;
+            v.clear();
+            v.resize(w1 * h1, 0.0);
+            for j in 0..h1 {
+                let y = rect.y as usize + 2 * j;
+                let r0 = &raw[(y * iw + rect.x as usize) * 3..][..w1 * 6];
+                let r1 = &raw[((y + 1) * iw + rect.x as usize) * 3..][..w1 * 6];
+                let out = &mut v[j * w1..][..w1];
+                for (i, o) in out.iter_mut().enumerate() {
+                    let a = &r0[i * 6..i * 6 + 6];
+                    let b = &r1[i * 6..i * 6 + 6];
+                    let r = a[0] as f32 + a[3] as f32 + b[0] as f32 + b[3] as f32;
+                    let g = a[1] as f32 + a[4] as f32 + b[1] as f32 + b[4] as f32;
+                    let bl = a[2] as f32 + a[5] as f32 + b[2] as f32 + b[5] as f32;
+                    *o = 0.25 * (KR * r + KG * g + KB * bl);
+                }
+            }
+        }
+        blur_121(&mut self.levels[0], &mut self.tmp);
+        for k in 1..max_level {
+            let (prev, rest) = self.levels.split_at_mut(k);
+            let (pw, ph, pv) = &prev[k - 1];
+            let (lw, lh, v) = &mut rest[0];
+            *lw = pw / 2;
+            *lh = ph / 2;
+            v.clear();
+            v.resize(*lw * *lh, 0.0);
+            for j in 0..*lh {
+                for i in 0..*lw {
+                    let a = (2 * j) * pw + 2 * i;
+                    v[j * *lw + i] = 0.25 * (pv[a] + pv[a + 1] + pv[a + pw] + pv[a + pw + 1]);
+                }
+            }
+            blur_121(&mut rest[0], &mut self.tmp);
+        }
+    }
+}
+
+/// 2×2 block averages of a `w` × `h` plane (weights of a template at a coarser level).
+pub fn halve(w: usize, h: usize, v: &[f32]) -> (usize, usize, Vec<f32>) {
+    let (hw, hh) = (w / 2, h / 2);
+    let mut out = vec![0.0; hw * hh];
+    for j in 0..hh {
+        for i in 0..hw {
+            let a = 2 * j * w + 2 * i;
+            out[j * hw + i] = 0.25 * (v[a] + v[a + 1] + v[a + w] + v[a + w + 1]);
+        }
+    }
+    (hw, hh, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_image_gives_flat_planes() {
+        let img = RgbImage::from_pixel(20, 10, image::Rgb([200, 100, 50]));
+        let p = Planes::of(&img, Rect::new(0, 0, 20, 10));
+        let y = luma([200, 100, 50]);
+        assert!(p.y.iter().all(|v| (v - y).abs() < 1e-3));
+        assert!(
+            p.cb.iter()
+                .all(|v| (v - CB_SCALE * (50.0 - y)).abs() < 1e-3)
+        );
+        assert!(
+            p.cr.iter()
+                .all(|v| (v - CR_SCALE * (200.0 - y)).abs() < 1e-3)
+        );
+    }
+
+    #[test]
+    fn planes_of_a_part_equal_the_same_part_of_the_whole() {
+        let img = RgbImage::from_fn(40, 30, |x, y| {
+            image::Rgb([(x * 7) as u8, (y * 9) as u8, ((x * y) % 255) as u8])
+        });
+        let whole = Planes::of(&img, Rect::new(0, 0, 40, 30));
+        let part = Planes::of(&img, Rect::new(5, 3, 10, 8));
+        for j in 0..8 {
+            for i in 0..10 {
+                let a = whole.y[(j + 3) * 40 + i + 5];
+                let b = part.y[j * 10 + i];
+                assert!((a - b).abs() < 1e-3);
+                assert!((whole.cr[(j + 3) * 40 + i + 5] - part.cr[j * 10 + i]).abs() < 1e-3);
+            }
+        }
+    }
+
+    #[test]
+    fn pyramid_averages_blocks() {
+        let img = RgbImage::from_fn(8, 8, |x, _| {
+            if x < 4 {
+                image::Rgb([0, 0, 0])
+            } else {
+                image::Rgb([255, 255, 255])
+            }
+        });
+        let mut p = LumaPyramid::default();
+        p.compute(&img, Rect::new(0, 0, 8, 8), 2);
+        assert_eq!(p.levels[0].0, 4);
+        // Level 2 is 2x2; the blur mixes the two halves a little.
+        assert!(p.levels[1].2[0] < 80.0);
+        assert!(p.levels[1].2[1] > 175.0);
+    }
+}

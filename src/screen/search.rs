@@ -1,0 +1,717 @@
+//! Finding a template in a screenshot within its search margin.
+//!
+//! Order of work, cheapest first, because most checks are of a screen that either is exactly
+//! where it was recorded or is not there at all:
+//! 1. score the expected position (and the offset an earlier region of the same reference was
+//!    found at: a moved screen moves as a whole); stop if it passes;
+//! 2. otherwise rank every position of the margin on the coarsest luma pyramid level, keep the
+//!    best few distinct candidates, and refine each level by level down to full resolution,
+//!    finishing with a hill-climb on the exact similarity.
+
+use image::RgbImage;
+
+use super::planes::{LumaPyramid, PAD, Planes};
+use super::similarity::{self, ChromaSums, Components, LumaSums};
+use super::template::{CoarseLevel, Template};
+use crate::rfb::Rect;
+
+/// Coarse candidates refined per search.
+const CANDIDATES: usize = 8;
+/// Candidates refined on the exact similarity at full resolution.
+const EXACT_CANDIDATES: usize = 3;
+/// Hill-climb steps allowed per candidate.
+const CLIMB_STEPS: usize = 12;
+/// Radius (px) of the exact grid around a candidate coming from pyramid level 1.
+const REFINE: i64 = 1;
+/// Border (px) of screenshot planes computed around a placement during the hill-climb.
+const PLANE_PAD: u32 = 6;
+
+/// Where a template was found and how similar it is there.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Found {
+    pub x: u32,
+    pub y: u32,
+    pub similarity: f64,
+    pub components: Components,
+}
+
+/// Buffers reused between searches, so a check allocates nothing once warm.
+#[derive(Default, Debug)]
+pub struct Scratch {
+    planes: Planes,
+    pyramid: LumaPyramid,
+    spans: Vec<(usize, usize)>,
+    coarse: Vec<(f64, usize, usize)>,
+    integrals: Vec<Vec<Pair>>,
+}
+
+/// The exact similarity of `t` placed with its top-left corner at `(x, y)` of the image whose
+/// planes (covering that placement) are `shot`. Pixels inside `ignore` (image coordinates)
+/// are left out.
+pub fn exact(
+    t: &Template,
+    shot: &Planes,
+    x: u32,
+    y: u32,
+    ignore: &[Rect],
+    spans: &mut Vec<(usize, usize)>,
+) -> (f64, Components) {
+    let (w, h) = (t.rect.w as usize, t.rect.h as usize);
+    debug_assert!(shot.covers(Rect::new(x, y, t.rect.w, t.rect.h)));
+    let sw = shot.rect.w as usize;
+    let ox = (x - shot.rect.x) as usize;
+    let oy = (y - shot.rect.y) as usize;
+    let mut luma = LumaSums::default();
+    let mut chroma = ChromaSums::default();
+    for j in 0..h {
+        spans.clear();
+        row_spans(w, x, y + j as u32, ignore, spans);
+        let trow = j * w;
+        let srow = (oy + j) * sw + ox;
+        for &(a, b) in spans.iter() {
+            let ty = &t.planes.y[trow + a..trow + b];
+            let sy = &shot.y[srow + a..srow + b];
+            let wt = t.weights.as_ref().map(|w| &w[trow + a..trow + b]);
+            let [n, st, ss, stt, sss, sst] = match wt {
+                None => {
+                    let [st, ss, stt, sss, sst] = luma_row(ty, sy);
+                    [(b - a) as f32, st, ss, stt, sss, sst]
+                }
+                Some(wt) => luma_row_weighted(ty, sy, wt),
+            };
+            luma.n += n as f64;
+            luma.t += st as f64;
+            luma.s += ss as f64;
+            luma.tt += stt as f64;
+            luma.ss += sss as f64;
+            luma.st += sst as f64;
+            if j % 2 == 0 {
+                let [n, d2, cb, cbb, cr, crr] = chroma_row(
+                    &t.planes.cb[trow + a..trow + b],
+                    &t.planes.cr[trow + a..trow + b],
+                    &shot.cb[srow + a..srow + b],
+                    &shot.cr[srow + a..srow + b],
+                    wt,
+                );
+                chroma.n += n as f64;
+                chroma.diff2 += d2 as f64;
+                chroma.cb += cb as f64;
+                chroma.cbb += cbb as f64;
+                chroma.cr += cr as f64;
+                chroma.crr += crr as f64;
+            }
+        }
+    }
+    similarity::similarity(&luma, &chroma)
+}
+
+/// Accumulator lanes: sums are kept in this many independent lanes so the compiler can use
+/// vector instructions (a single running float sum cannot be reordered).
+const LANES: usize = 8;
+
+/// [`coarse_cost`] of an unmasked coarse level, with the screenshot's sums taken from the
+/// integral image `ii` of the plane.
+fn integral_cost(t: &CoarseLevel, pw: usize, pv: &[f32], ii: &[Pair], cx: usize, cy: usize) -> f64 {
+    let iw = pw + 1;
+    let at = |x: usize, y: usize| ii[y * iw + x];
+    let (x1, y1) = (cx + t.w, cy + t.h);
+    let a = at(x1, y1) - at(cx, y1) - at(x1, cy) + at(cx, cy);
+    let mut st = 0f64;
+    for j in 0..t.h {
+        let tr = &t.luma[j * t.w..][..t.w];
+        let sr = &pv[(cy + j) * pw + cx..][..t.w];
+        st += dot(tr, sr) as f64;
+    }
+    let l = LumaSums {
+        n: t.n,
+        t: t.sum,
+        s: a.0,
+        tt: t.sum_sq,
+        ss: a.1,
+        st,
+    };
+    similarity::coarse_cost(&l)
+}
+
+/// Σts of two equally long rows.
+#[inline]
+fn dot(t: &[f32], s: &[f32]) -> f32 {
+    let n = t.len().min(s.len());
+    let m = n - n % LANES;
+    let mut acc = [0f32; LANES];
+    for (tk, sk) in t[..m].chunks_exact(LANES).zip(s[..m].chunks_exact(LANES)) {
+        for i in 0..LANES {
+            acc[i] += tk[i] * sk[i];
+        }
+    }
+    let mut out: f32 = acc.iter().sum();
+    for (&a, &b) in t[m..n].iter().zip(&s[m..n]) {
+        out += a * b;
+    }
+    out
+}
+
+/// Integral images of `v` and `v²` (`(w + 1) × (h + 1)`, pairs (Σv, Σv²) above-left).
+fn integral(w: usize, h: usize, v: &[f32], out: &mut Vec<Pair>) {
+    let iw = w + 1;
+    out.clear();
+    out.resize(iw * (h + 1), Pair(0.0, 0.0));
+    for y in 0..h {
+        let (mut rs, mut rq) = (0f64, 0f64);
+        for x in 0..w {
+            let p = v[y * w + x] as f64;
+            rs += p;
+            rq += p * p;
+            let above = out[y * iw + x + 1];
+            out[(y + 1) * iw + x + 1] = Pair(above.0 + rs, above.1 + rq);
+        }
+    }
+}
+
+/// (Σv, Σv²) of an integral image cell.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Pair(f64, f64);
+
+impl std::ops::Sub for Pair {
+    type Output = Pair;
+    fn sub(self, o: Pair) -> Pair {
+        Pair(self.0 - o.0, self.1 - o.1)
+    }
+}
+
+impl std::ops::Add for Pair {
+    type Output = Pair;
+    fn add(self, o: Pair) -> Pair {
+        Pair(self.0 + o.0, self.1 + o.1)
+    }
+}
+
+/// Σt, Σs, Σt², Σs², Σts of two equally long rows.
+#[inline]
+fn luma_row(t: &[f32], s: &[f32]) -> [f32; 5] {
+    let n = t.len().min(s.len());
+    let m = n - n % LANES;
+    let mut acc = [[0f32; LANES]; 5];
+    for (tk, sk) in t[..m].chunks_exact(LANES).zip(s[..m].chunks_exact(LANES)) {
+        for i in 0..LANES {
+            let (a, b) = (tk[i], sk[i]);
+            acc[0][i] += a;
+            acc[1][i] += b;
+            acc[2][i] += a * a;
+            acc[3][i] += b * b;
+            acc[4][i] += a * b;
+        }
+    }
+    let mut out = acc.map(|l| l.iter().sum::<f32>());
+    for (&a, &b) in t[m..n].iter().zip(&s[m..n]) {
+        out[0] += a;
+        out[1] += b;
+        out[2] += a * a;
+        out[3] += b * b;
+        out[4] += a * b;
+    }
+    out
+}
+
+/// Σw, Σwt, Σws, Σwt², Σws², Σwts of equally long rows.
+#[inline]
+fn luma_row_weighted(t: &[f32], s: &[f32], w: &[f32]) -> [f32; 6] {
+    let n = t.len().min(s.len()).min(w.len());
+    let m = n - n % LANES;
+    let mut acc = [[0f32; LANES]; 6];
+    for ((tk, sk), wk) in t[..m]
+        .chunks_exact(LANES)
+        .zip(s[..m].chunks_exact(LANES))
+        .zip(w[..m].chunks_exact(LANES))
+    {
+        for i in 0..LANES {
+            let (a, b, c) = (tk[i], sk[i], wk[i]);
+            let (ca, cb) = (c * a, c * b);
+            acc[0][i] += c;
+            acc[1][i] += ca;
+            acc[2][i] += cb;
+            acc[3][i] += ca * a;
+            acc[4][i] += cb * b;
+            acc[5][i] += ca * b;
+        }
+    }
+    let mut out = acc.map(|l| l.iter().sum::<f32>());
+    for ((&a, &b), &c) in t[m..n].iter().zip(&s[m..n]).zip(&w[m..n]) {
+        out[0] += c;
+        out[1] += c * a;
+        out[2] += c * b;
+        out[3] += c * a * a;
+        out[4] += c * b * b;
+        out[5] += c * a * b;
+    }
+    out
+}
+
+/// Σw, Σw(Δcb² + Δcr²), Σw·cb, Σw·cb², Σw·cr, Σw·cr² of a row (reference `tb`, `tr`).
+#[inline]
+fn chroma_row(tb: &[f32], tr: &[f32], sb: &[f32], sr: &[f32], w: Option<&[f32]>) -> [f32; 6] {
+    let n = tb.len();
+    let m = n - n % LANES;
+    let ones = [1f32; LANES];
+    let mut acc = [[0f32; LANES]; 6];
+    let mut k = 0;
+    while k < m {
+        let wk = w.map_or(&ones[..], |w| &w[k..k + LANES]);
+        for i in 0..LANES {
+            let (a, r, c) = (tb[k + i], tr[k + i], wk[i]);
+            let db = sb[k + i] - a;
+            let dr = sr[k + i] - r;
+            acc[0][i] += c;
+            acc[1][i] += c * (db * db + dr * dr);
+            acc[2][i] += c * a;
+            acc[3][i] += c * a * a;
+            acc[4][i] += c * r;
+            acc[5][i] += c * r * r;
+        }
+        k += LANES;
+    }
+    let mut out = acc.map(|l| l.iter().sum::<f32>());
+    for i in m..n {
+        let c = w.map_or(1.0, |w| w[i]);
+        let (a, r) = (tb[i], tr[i]);
+        let db = sb[i] - a;
+        let dr = sr[i] - r;
+        out[0] += c;
+        out[1] += c * (db * db + dr * dr);
+        out[2] += c * a;
+        out[3] += c * a * a;
+        out[4] += c * r;
+        out[5] += c * r * r;
+    }
+    out
+}
+
+/// The column spans `[a, b)` of a template row (placed at image column `x`, image row `y`)
+/// that are not covered by `ignore`.
+fn row_spans(w: usize, x: u32, y: u32, ignore: &[Rect], spans: &mut Vec<(usize, usize)>) {
+    spans.push((0, w));
+    for r in ignore {
+        if y < r.y || y >= r.bottom() || r.is_empty() {
+            continue;
+        }
+        let a = r.x.saturating_sub(x) as usize;
+        let b = (r.right().saturating_sub(x) as usize).min(w);
+        if r.right() <= x || a >= w || a >= b {
+            continue;
+        }
+        let mut k = 0;
+        while k < spans.len() {
+            let (s0, s1) = spans[k];
+            if b <= s0 || a >= s1 {
+                k += 1;
+                continue;
+            }
+            spans.remove(k);
+            if s0 < a {
+                spans.insert(k, (s0, a));
+                k += 1;
+            }
+            if b < s1 {
+                spans.insert(k, (b, s1));
+                k += 1;
+            }
+        }
+    }
+}
+
+/// Cost (lower is better) of a coarse template level at `(cx, cy)` of a coarse shot plane.
+fn coarse_cost(t: &CoarseLevel, pw: usize, pv: &[f32], cx: usize, cy: usize) -> f64 {
+    let mut l = LumaSums::default();
+    for j in 0..t.h {
+        let tr = &t.luma[j * t.w..][..t.w];
+        let wr = &t.weight[j * t.w..][..t.w];
+        let sr = &pv[(cy + j) * pw + cx..][..t.w];
+        let [n, st, ss, stt, sss, sst] = if t.full {
+            let [st, ss, stt, sss, sst] = luma_row(tr, sr);
+            [t.w as f32, st, ss, stt, sss, sst]
+        } else {
+            luma_row_weighted(tr, sr, wr)
+        };
+        l.n += n as f64;
+        l.t += st as f64;
+        l.s += ss as f64;
+        l.tt += stt as f64;
+        l.ss += sss as f64;
+        l.st += sst as f64;
+    }
+    similarity::coarse_cost(&l)
+}
+
+/// Whether a region found `(dx, dy)` away from where it was expected is really content that
+/// changed in place: its surroundings in the screenshot are still where the reference has
+/// them (mean squared luma error below `RING_STILL`) and do not fit at the found offset
+/// (`RING_MOVED` times worse). A moved screen or window takes its surroundings along; a
+/// mirrored symmetric icon (the same icon a few pixels over) does not. Flat surroundings are
+/// no evidence either way, and the move is believed.
+pub fn surroundings_stayed(
+    t: &Template,
+    image: &RgbImage,
+    dx: i64,
+    dy: i64,
+    ignore: &[Rect],
+) -> bool {
+    let (iw, ih) = (image.width() as i64, image.height() as i64);
+    let (mut e0, mut ed, mut n) = (0f64, 0f64, 0usize);
+    for &(x, y, v) in &t.ring {
+        let (xd, yd) = (x as i64 + dx, y as i64 + dy);
+        if xd < 0 || yd < 0 || xd >= iw || yd >= ih {
+            continue;
+        }
+        let hit = |px: u32, py: u32| {
+            ignore
+                .iter()
+                .any(|r| px >= r.x && px < r.right() && py >= r.y && py < r.bottom())
+        };
+        if hit(x, y) || hit(xd as u32, yd as u32) {
+            continue;
+        }
+        let s0 = super::planes::luma(image.get_pixel(x, y).0) - v;
+        let sd = super::planes::luma(image.get_pixel(xd as u32, yd as u32).0) - v;
+        e0 += (s0 * s0) as f64;
+        ed += (sd * sd) as f64;
+        n += 1;
+    }
+    if n < 16 {
+        return false;
+    }
+    let (m0, md) = (e0 / n as f64, ed / n as f64);
+    m0 < RING_STILL && md > RING_MOVED * m0.max(RING_STILL / 4.0)
+}
+
+/// Mean squared luma error of surroundings that count as unchanged (RMS 8: JPEG, noise).
+const RING_STILL: f64 = 64.0;
+/// How much worse the surroundings must fit at the found offset to count as not moved.
+const RING_MOVED: f64 = 4.0;
+
+/// Finds `t` in `image` within its margin (and, with `within`, only at placements that
+/// overlap that rectangle), believing a move only when the surroundings
+/// moved too (see [`surroundings_stayed`]). `hint` is an offset (dx, dy) another region of the
+/// same reference was found at; a region found at that same offset is believed.
+pub fn find(
+    t: &Template,
+    image: &RgbImage,
+    ignore: &[Rect],
+    hint: Option<(i64, i64)>,
+    within: Option<Rect>,
+    s: &mut Scratch,
+) -> Found {
+    let f = find_anywhere(t, image, ignore, hint, within, s);
+    let (dx, dy) = (f.x as i64 - t.rect.x as i64, f.y as i64 - t.rect.y as i64);
+    if (dx, dy) == (0, 0) || f.similarity < t.threshold || hint == Some((dx, dy)) {
+        return f;
+    }
+    if surroundings_stayed(t, image, dx, dy, ignore) {
+        // The content changed in place: report it where it was expected.
+        s.planes.compute(image, t.rect);
+        let (sim, c) = exact(t, &s.planes, t.rect.x, t.rect.y, ignore, &mut s.spans);
+        return Found {
+            x: t.rect.x,
+            y: t.rect.y,
+            similarity: sim,
+            components: c,
+        };
+    }
+    f
+}
+
+/// Finds `t` in `image` within its margin. `hint` is an offset (dx, dy) from the expected
+/// position to try first. The image must be at least as large as the template's placement.
+fn find_anywhere(
+    t: &Template,
+    image: &RgbImage,
+    ignore: &[Rect],
+    hint: Option<(i64, i64)>,
+    within: Option<Rect>,
+    s: &mut Scratch,
+) -> Found {
+    let (iw, ih) = image.dimensions();
+    let (w, h) = (t.rect.w, t.rect.h);
+    let (ex, ey) = (t.rect.x, t.rect.y);
+    let mut best: Option<Found> = None;
+    let consider = |f: Found, best: &mut Option<Found>| {
+        let better = match best {
+            None => true,
+            Some(b) => {
+                f.similarity > b.similarity
+                    || (f.similarity == b.similarity
+                        && dist2(f.x, f.y, ex, ey) < dist2(b.x, b.y, ex, ey))
+            }
+        };
+        if better {
+            *best = Some(f);
+        }
+    };
+    // 1. Expected position, then the hinted one.
+    let mut first = vec![(ex as i64, ey as i64)];
+    if let Some((dx, dy)) = hint
+        && (dx, dy) != (0, 0)
+    {
+        first.push((ex as i64 + dx, ey as i64 + dy));
+    }
+    for (x, y) in first {
+        if x < 0
+            || y < 0
+            || x as u32 + w > iw
+            || y as u32 + h > ih
+            || (x - ex as i64).unsigned_abs() > t.margin as u64
+            || (y - ey as i64).unsigned_abs() > t.margin as u64
+        {
+            continue;
+        }
+        let (x, y) = (x as u32, y as u32);
+        s.planes.compute(image, Rect::new(x, y, w, h));
+        let (sim, c) = exact(t, &s.planes, x, y, ignore, &mut s.spans);
+        consider(
+            Found {
+                x,
+                y,
+                similarity: sim,
+                components: c,
+            },
+            &mut best,
+        );
+        if sim >= t.threshold {
+            return best.unwrap_or(Found {
+                x,
+                y,
+                similarity: sim,
+                components: c,
+            });
+        }
+    }
+    // 2. Search window: every placement within the margin that keeps the region on screen.
+    let mut x0 = ex.saturating_sub(t.margin);
+    let mut y0 = ey.saturating_sub(t.margin);
+    let mut x1 = (ex + t.margin).min(iw.saturating_sub(w));
+    let mut y1 = (ey + t.margin).min(ih.saturating_sub(h));
+    if let Some(r) = within {
+        // Only placements whose pixels (with the smoothing border) overlap `r`.
+        x0 = x0.max((r.x + 1).saturating_sub(w + PAD));
+        y0 = y0.max((r.y + 1).saturating_sub(h + PAD));
+        x1 = x1.min((r.right() + PAD).saturating_sub(1));
+        y1 = y1.min((r.bottom() + PAD).saturating_sub(1));
+        if x1 < x0 || y1 < y0 {
+            return best.unwrap_or_default_at(ex, ey);
+        }
+    } else if x1 < x0 || y1 < y0 || (x1 == x0 && y1 == y0) {
+        return best.unwrap_or_default_at(ex, ey);
+    }
+    let levels = t.coarse.len();
+    let mut candidates: Vec<(f64, u32, u32)> = Vec::new();
+    if levels == 0 {
+        // Tiny template: every placement, exactly.
+        s.planes
+            .compute(image, Rect::new(x0, y0, x1 - x0 + w, y1 - y0 + h));
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                let (sim, c) = exact(t, &s.planes, x, y, ignore, &mut s.spans);
+                consider(
+                    Found {
+                        x,
+                        y,
+                        similarity: sim,
+                        components: c,
+                    },
+                    &mut best,
+                );
+            }
+        }
+        return best.unwrap_or_default_at(ex, ey);
+    }
+    let win = Rect::new(x0, y0, x1 - x0 + w, y1 - y0 + h);
+    s.pyramid.compute(image, win, levels);
+    let top = &t.coarse[levels - 1];
+    let (pw, ph, pv) = &s.pyramid.levels[levels - 1];
+    s.coarse.clear();
+    if *pw >= top.w && *ph >= top.h {
+        if top.full {
+            // Window sums of s and s² from integral images; only Σts is computed per
+            // placement (one multiply-add a pixel instead of five).
+            for (k, (lw, lh, lv)) in s.pyramid.levels.iter().enumerate() {
+                if s.integrals.len() <= k {
+                    s.integrals.push(Vec::new());
+                }
+                integral(*lw, *lh, lv, &mut s.integrals[k]);
+            }
+            let ii = &s.integrals[levels - 1];
+            for cy in 0..=(ph - top.h) {
+                for cx in 0..=(pw - top.w) {
+                    s.coarse
+                        .push((integral_cost(top, *pw, pv, ii, cx, cy), cx, cy));
+                }
+            }
+        } else {
+            for cy in 0..=(ph - top.h) {
+                for cx in 0..=(pw - top.w) {
+                    s.coarse.push((coarse_cost(top, *pw, pv, cx, cy), cx, cy));
+                }
+            }
+        }
+    }
+    s.coarse.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut picked: Vec<(usize, usize, f64)> = Vec::new();
+    for &(cost, cx, cy) in s.coarse.iter() {
+        if picked.len() >= CANDIDATES {
+            break;
+        }
+        if picked
+            .iter()
+            .any(|&(px, py, _)| px.abs_diff(cx) <= 1 && py.abs_diff(cy) <= 1)
+        {
+            continue;
+        }
+        picked.push((cx, cy, cost));
+    }
+    for (cx, cy, coarse) in picked {
+        let mut cost = coarse;
+        // Refine down the pyramid: ±2 on the first finer level, ±1 after.
+        let (mut px, mut py) = (cx, cy);
+        for level in (1..levels).rev() {
+            let tl = &t.coarse[level - 1];
+            let (lw, lh, lv) = &s.pyramid.levels[level - 1];
+            let radius: i64 = if level == levels - 1 { 2 } else { 1 };
+            let (bx, by) = (2 * px as i64, 2 * py as i64);
+            let mut bestc = (f64::INFINITY, bx.max(0) as usize, by.max(0) as usize);
+            for dy in -radius..=radius {
+                for dx in -radius..=radius {
+                    let (qx, qy) = (bx + dx, by + dy);
+                    if qx < 0 || qy < 0 || qx as usize + tl.w > *lw || qy as usize + tl.h > *lh {
+                        continue;
+                    }
+                    let c = if tl.full {
+                        integral_cost(
+                            tl,
+                            *lw,
+                            lv,
+                            &s.integrals[level - 1],
+                            qx as usize,
+                            qy as usize,
+                        )
+                    } else {
+                        coarse_cost(tl, *lw, lv, qx as usize, qy as usize)
+                    };
+                    if c < bestc.0 {
+                        bestc = (c, qx as usize, qy as usize);
+                    }
+                }
+            }
+            px = bestc.1;
+            py = bestc.2;
+            cost = bestc.0;
+        }
+        // Level 1 position → full resolution.
+        let fx = (x0 as usize + 2 * px).min(x1 as usize) as u32;
+        let fy = (y0 as usize + 2 * py).min(y1 as usize) as u32;
+        candidates.push((cost, fx, fy));
+    }
+    // Only the best few (by their level-1 cost) are worth the exact refinement.
+    candidates.sort_by(|a, b| a.0.total_cmp(&b.0));
+    candidates.truncate(EXACT_CANDIDATES);
+    // 3. Each candidate: the exact cost on a ±REFINE grid, then hill-climb while it improves.
+    let bounds = (x0, y0, x1, y1);
+    for (_, cx, cy) in candidates {
+        let eval = |x: u32, y: u32, s: &mut Scratch| -> (f64, f64, Components) {
+            let need = Rect::new(x, y, w, h);
+            if !s.planes.covers(need) {
+                let rx0 = x.saturating_sub(PLANE_PAD).max(bounds.0);
+                let ry0 = y.saturating_sub(PLANE_PAD).max(bounds.1);
+                let rx1 = (x + PLANE_PAD).min(bounds.2) + w;
+                let ry1 = (y + PLANE_PAD).min(bounds.3) + h;
+                s.planes
+                    .compute(image, Rect::new(rx0, ry0, rx1 - rx0, ry1 - ry0));
+            }
+            let (sim, c) = exact(t, &s.planes, x, y, ignore, &mut s.spans);
+            (similarity::cost(&c), sim, c)
+        };
+        let mut cur: Option<(f64, f64, Components, u32, u32)> = None;
+        let mut centre = (cx, cy);
+        let mut radius = REFINE;
+        for _ in 0..CLIMB_STEPS {
+            let before = cur.map(|c| (c.3, c.4));
+            for dy in -radius..=radius {
+                for dx in -radius..=radius {
+                    let (qx, qy) = (centre.0 as i64 + dx, centre.1 as i64 + dy);
+                    if qx < x0 as i64 || qy < y0 as i64 || qx > x1 as i64 || qy > y1 as i64 {
+                        continue;
+                    }
+                    let (qx, qy) = (qx as u32, qy as u32);
+                    if before == Some((qx, qy)) {
+                        continue;
+                    }
+                    let (cost, sim, c) = eval(qx, qy, s);
+                    if cur.is_none_or(|b| cost < b.0) {
+                        cur = Some((cost, sim, c, qx, qy));
+                    }
+                }
+            }
+            let Some(b) = cur else { break };
+            if Some((b.3, b.4)) == before || b.1 >= 1.0 {
+                break;
+            }
+            centre = (b.3, b.4);
+            radius = 1;
+        }
+        if let Some(b) = cur {
+            consider(
+                Found {
+                    x: b.3,
+                    y: b.4,
+                    similarity: b.1,
+                    components: b.2,
+                },
+                &mut best,
+            );
+            if b.1 >= t.threshold && b.1 >= 1.0 {
+                break;
+            }
+        }
+    }
+    best.unwrap_or_default_at(ex, ey)
+}
+
+fn dist2(x: u32, y: u32, ex: u32, ey: u32) -> u64 {
+    let dx = x.abs_diff(ex) as u64;
+    let dy = y.abs_diff(ey) as u64;
+    dx * dx + dy * dy
+}
+
+trait OrDefaultAt {
+    fn unwrap_or_default_at(self, x: u32, y: u32) -> Found;
+}
+
+impl OrDefaultAt for Option<Found> {
+    fn unwrap_or_default_at(self, x: u32, y: u32) -> Found {
+        self.unwrap_or(Found {
+            x,
+            y,
+            similarity: 0.0,
+            components: Components::default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_leave_out_ignored_columns() {
+        let mut s = Vec::new();
+        row_spans(
+            10,
+            100,
+            50,
+            &[Rect::new(103, 40, 2, 20), Rect::new(108, 50, 10, 1)],
+            &mut s,
+        );
+        assert_eq!(s, vec![(0, 3), (5, 8)]);
+        s.clear();
+        row_spans(10, 100, 39, &[Rect::new(103, 40, 2, 20)], &mut s);
+        assert_eq!(s, vec![(0, 10)]);
+    }
+}

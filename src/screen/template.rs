@@ -1,0 +1,131 @@
+//! One compared region of a reference, with everything the matcher needs precomputed at load:
+//! the smoothed planes, the mask weights and the coarse luma pyramid used for searching.
+
+use image::RgbImage;
+
+use super::planes::{LumaPyramid, Planes, halve};
+use crate::rfb::Rect;
+
+/// The coarsest pyramid level used for searching (blocks of 2^3 = 8 px).
+const MAX_LEVEL: usize = 3;
+/// A coarse level is used only while the template still has this many pixels each way there.
+const MIN_COARSE_SIDE: usize = 5;
+
+/// One coarse pyramid level of a template.
+#[derive(Clone, Debug)]
+pub struct CoarseLevel {
+    pub w: usize,
+    pub h: usize,
+    pub luma: Vec<f32>,
+    /// Fraction of each block that is compared (1 where no mask).
+    pub weight: Vec<f32>,
+    /// Every weight is 1 (the fast unweighted sums apply).
+    pub full: bool,
+    /// Pixel count, Σt and Σt² of the level (unweighted).
+    pub n: f64,
+    pub sum: f64,
+    pub sum_sq: f64,
+}
+
+/// A region of a reference: where it is expected, how similar it must be and how far it may
+/// have moved.
+#[derive(Clone, Debug)]
+pub struct Template {
+    /// Where the region is in the reference.
+    pub rect: Rect,
+    /// Similarity the region must reach, in [0, 1].
+    pub threshold: f64,
+    /// How far (px) from `rect` the region may be found.
+    pub margin: u32,
+    /// Smoothed Y/Cb/Cr of the region (computed with the reference's surroundings).
+    pub planes: Planes,
+    /// Per-pixel weight (0 = ignored, 1 = compared), `None` when every pixel is compared.
+    pub weights: Option<Vec<f32>>,
+    /// Levels 1..=k of the luma pyramid (`coarse[k-1]` is level k).
+    pub coarse: Vec<CoarseLevel>,
+    /// Luma of the reference just outside the region (x, y, luma), for telling a moved
+    /// screen from content that changed in place (see `search::surroundings_stayed`).
+    pub ring: Vec<(u32, u32, f32)>,
+}
+
+/// Width (px) of the band around a region kept in [`Template::ring`].
+pub const RING: u32 = 4;
+
+fn ring(image: &RgbImage, rect: Rect) -> Vec<(u32, u32, f32)> {
+    let (iw, ih) = image.dimensions();
+    let x0 = rect.x.saturating_sub(RING);
+    let y0 = rect.y.saturating_sub(RING);
+    let x1 = (rect.right() + RING).min(iw);
+    let y1 = (rect.bottom() + RING).min(ih);
+    let mut out = Vec::new();
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let inside = x >= rect.x && x < rect.right() && y >= rect.y && y < rect.bottom();
+            if !inside {
+                out.push((x, y, super::planes::luma(image.get_pixel(x, y).0)));
+            }
+        }
+    }
+    out
+}
+
+impl Template {
+    /// Builds the template of `rect` of `image`. `weights` (rect-sized, row-major, 0 or 1)
+    /// leaves pixels out; `None` compares all.
+    pub fn new(
+        image: &RgbImage,
+        rect: Rect,
+        weights: Option<Vec<f32>>,
+        threshold: f64,
+        margin: u32,
+    ) -> Template {
+        let weights = weights.filter(|w| w.iter().any(|&v| v < 1.0));
+        let planes = Planes::of(image, rect);
+        let (w, h) = (rect.w as usize, rect.h as usize);
+        let mut levels = 0;
+        while levels < MAX_LEVEL
+            && (w >> (levels + 1)) >= MIN_COARSE_SIDE
+            && (h >> (levels + 1)) >= MIN_COARSE_SIDE
+        {
+            levels += 1;
+        }
+        let mut pyramid = LumaPyramid::default();
+        pyramid.compute(image, rect, levels);
+        let mut coarse = Vec::with_capacity(levels);
+        let mut wl = (w, h, weights.clone().unwrap_or_else(|| vec![1.0; w * h]));
+        for (lw, lh, luma) in pyramid.levels {
+            let n = luma.len() as f64;
+            let sum = luma.iter().map(|&v| v as f64).sum();
+            let sum_sq = luma.iter().map(|&v| (v as f64) * (v as f64)).sum();
+            wl = halve(wl.0, wl.1, &wl.2);
+            debug_assert_eq!((wl.0, wl.1), (lw, lh));
+            coarse.push(CoarseLevel {
+                w: lw,
+                h: lh,
+                luma,
+                full: wl.2.iter().all(|&v| v == 1.0),
+                n,
+                sum,
+                sum_sq,
+                weight: wl.2.clone(),
+            });
+        }
+        Template {
+            ring: ring(image, rect),
+            rect,
+            threshold,
+            margin,
+            planes,
+            weights,
+            coarse,
+        }
+    }
+
+    /// Number of compared pixels.
+    pub fn compared_pixels(&self) -> usize {
+        match &self.weights {
+            Some(w) => w.iter().filter(|&&v| v > 0.0).count(),
+            None => (self.rect.w * self.rect.h) as usize,
+        }
+    }
+}

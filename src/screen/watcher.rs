@@ -1,0 +1,175 @@
+//! Watching a live framebuffer for a set of references.
+//!
+//! Every framebuffer update is checked (so a screen shown for a single update is not missed),
+//! but only the regions whose search area the update touched are recomputed: a region's result
+//! depends only on the pixels within its margin (plus the smoothing border), so the previous
+//! result of an untouched region is still exact. Of a touched region, only what the damage can
+//! change is redone: a passing region whose found placement was not touched keeps passing there;
+//! a failing one is searched only at placements that overlap the damage (the others score as
+//! before, and failed). Decisions equal a full check's; a failing region's reported similarity
+//! may be lower than a full search would find.
+
+use std::sync::Arc;
+
+use image::RgbImage;
+
+use super::reference::{MatchResult, Reference, RegionMatch};
+use crate::rfb::{Frame, Rect};
+
+/// Border (px) around a found placement whose change can alter its result: the smoothing
+/// border and the band the move check looks at.
+const GUARD: u32 = crate::screen::template::RING + crate::screen::planes::PAD;
+
+fn grow(r: Rect, by: u32) -> Rect {
+    let x = r.x.saturating_sub(by);
+    let y = r.y.saturating_sub(by);
+    Rect::new(x, y, r.right() + by - x, r.bottom() + by - y)
+}
+
+/// A passing region's offset is the hint for the next region of the same reference.
+fn continue_with_hint(hint: &mut Option<(i64, i64)>, m: &RegionMatch) {
+    if m.passed() {
+        *hint = Some((
+            m.found.x as i64 - m.expected.x as i64,
+            m.found.y as i64 - m.expected.y as i64,
+        ));
+    }
+}
+
+/// Checks a fixed list of references against frame after frame.
+#[derive(Debug)]
+pub struct Watcher {
+    refs: Vec<Arc<Reference>>,
+    /// Per reference, per region: the last result (None = never computed).
+    cache: Vec<Vec<Option<RegionMatch>>>,
+    /// Size of the image the cache belongs to.
+    size: Option<(u32, u32)>,
+    /// Serial of the last frame seen, to notice frames skipped without damage information.
+    serial: Option<u64>,
+    /// Pixels to leave out of every comparison (image coordinates), e.g. the pointer.
+    ignore: Vec<Rect>,
+    /// Regions recomputed by the last update (for tests and benchmarks).
+    last_recomputed: usize,
+}
+
+impl Watcher {
+    pub fn new(refs: Vec<Arc<Reference>>) -> Watcher {
+        let cache = refs.iter().map(|r| vec![None; r.region_count()]).collect();
+        Watcher {
+            refs,
+            cache,
+            size: None,
+            serial: None,
+            ignore: Vec::new(),
+            last_recomputed: 0,
+        }
+    }
+
+    pub fn references(&self) -> &[Arc<Reference>] {
+        &self.refs
+    }
+
+    /// Leaves `ignore` out of every comparison from now on (forgets cached results).
+    pub fn set_ignore(&mut self, ignore: Vec<Rect>) {
+        if ignore != self.ignore {
+            self.ignore = ignore;
+            self.invalidate();
+        }
+    }
+
+    fn invalidate(&mut self) {
+        for c in &mut self.cache {
+            c.iter_mut().for_each(|r| *r = None);
+        }
+    }
+
+    /// Results for every reference after `frame`, recomputing only what its damage touched.
+    /// A frame that does not follow the previous one (serial gap) or changed size is checked
+    /// in full; the `rfb` stream merges missed damage into the next frame, so a gap only
+    /// happens when frames come from elsewhere.
+    pub fn update(&mut self, frame: &Frame) -> Vec<(String, MatchResult)> {
+        let contiguous = self.serial.is_some_and(|s| frame.serial == s + 1);
+        self.serial = Some(frame.serial);
+        if !contiguous || self.size != Some(frame.image.dimensions()) {
+            return self.check_image(&frame.image);
+        }
+        self.run(&frame.image, Some(&frame.damage))
+    }
+
+    /// Results for every reference against a still image (nothing reused).
+    pub fn check_image(&mut self, image: &RgbImage) -> Vec<(String, MatchResult)> {
+        self.invalidate();
+        self.size = Some(image.dimensions());
+        self.run(image, None)
+    }
+
+    /// How many regions the last update or check recomputed.
+    pub fn last_recomputed(&self) -> usize {
+        self.last_recomputed
+    }
+
+    fn run(&mut self, image: &RgbImage, damage: Option<&[Rect]>) -> Vec<(String, MatchResult)> {
+        self.last_recomputed = 0;
+        let mut out = Vec::with_capacity(self.refs.len());
+        for (ri, r) in self.refs.iter().enumerate() {
+            if r.ensure_size(image).is_err() {
+                out.push((r.name().to_string(), Reference::result_from(Vec::new())));
+                continue;
+            }
+            let cache = &mut self.cache[ri];
+            let mut hint = None;
+            for (i, slot) in cache.iter_mut().enumerate() {
+                let inf = r.region_influence(i);
+                let hits: Option<Rect> = match damage {
+                    None => Some(inf),
+                    Some(d) => d
+                        .iter()
+                        .filter(|rect| rect.intersects(&inf))
+                        .fold(None, |acc: Option<Rect>, rect| {
+                            Some(acc.map_or(*rect, |a| a.union(rect)))
+                        }),
+                };
+                match (hits, slot.as_ref()) {
+                    (None, Some(_)) => {}
+                    (Some(_), None) | (_, None) => {
+                        *slot = Some(r.check_region(i, image, &self.ignore, hint));
+                        self.last_recomputed += 1;
+                    }
+                    (Some(d), Some(prev)) => {
+                        // Placements the damage did not touch score as before. A passing
+                        // region whose placement (and surroundings) stayed untouched still
+                        // passes there; a failing one can only start passing at a touched
+                        // placement, so only those are searched.
+                        let untouched = !grow(prev.found, GUARD).intersects(&d)
+                            && !grow(prev.expected, GUARD).intersects(&d);
+                        if prev.passed() && untouched {
+                            continue_with_hint(&mut hint, prev);
+                            continue;
+                        }
+                        let new = if prev.passed() {
+                            r.check_region(i, image, &self.ignore, hint)
+                        } else {
+                            let new = r.check_region_within(i, image, &self.ignore, hint, Some(d));
+                            if untouched && prev.similarity > new.similarity {
+                                prev.clone()
+                            } else {
+                                new
+                            }
+                        };
+                        *slot = Some(new);
+                        self.last_recomputed += 1;
+                    }
+                }
+                if let Some(m) = slot {
+                    continue_with_hint(&mut hint, m);
+                }
+            }
+            let regions = cache
+                .iter()
+                .map(|s| s.clone().expect("computed above"))
+                .collect();
+            out.push((r.name().to_string(), Reference::result_from(regions)));
+        }
+        out
+    }
+}
