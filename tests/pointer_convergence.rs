@@ -178,3 +178,50 @@ fn a_target_off_the_screen_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn click_screen_clicks_the_click_point_or_the_centre_of_the_first_region() {
+    use vncpilot::pointer::PointerDevice;
+    use vncpilot::pointer::device::buttons;
+    use vncpilot::screen::{Reference, ScreenSettings};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let guest = SimulatedGuest::new(1024, 768, (300, 200), Acceleration::debian12_installer());
+    let locator = Locator::new(vec![guest.sprite().clone()]);
+    let mut pointer = Pointer::new(guest, locator);
+    let shown = rt.block_on(pointer.device().settled_frame()).unwrap();
+    // No click point: the centre of the first (here the only: whole-screen) region.
+    let whole =
+        Reference::from_image("whole", &shown.image, None, &ScreenSettings::default()).unwrap();
+    let r = rt
+        .block_on(pointer.click_screen(&whole, buttons::LEFT, &MoveOptions::default()))
+        .unwrap();
+    assert_eq!(r.at, (512, 384));
+    let settings = ScreenSettings {
+        click_point: Some([700, 100]),
+        ..ScreenSettings::default()
+    };
+    let pointed = Reference::from_image("pointed", &shown.image, None, &settings).unwrap();
+    let r = rt
+        .block_on(pointer.click_screen(&pointed, buttons::RIGHT, &MoveOptions::default()))
+        .unwrap();
+    assert_eq!(r.at, (700, 100));
+    let events = &pointer.device().events;
+    let n = events.len();
+    assert_eq!(
+        &events[n - 2..],
+        &[(700, 100, buttons::RIGHT), (700, 100, 0)],
+        "pressed and released there"
+    );
+    // A screen that is not showing is an error naming it.
+    let other = image::RgbImage::from_pixel(1024, 768, image::Rgb([200, 30, 30]));
+    let absent = Reference::from_image("absent", &other, None, &ScreenSettings::default()).unwrap();
+    let err = rt
+        .block_on(pointer.click_screen(&absent, buttons::LEFT, &MoveOptions::default()))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("absent") && err.screenshot().is_some(),
+        "{err}"
+    );
+}

@@ -32,7 +32,7 @@ fn screen(width: u32, height: u32, n: u32) -> RgbImage {
 /// would (correctly) merge.
 fn keep_every_frame() -> RecorderOptions {
     RecorderOptions {
-        fps: 1000.0,
+        fps: f64::INFINITY,
         queue: 64,
         ..RecorderOptions::default()
     }

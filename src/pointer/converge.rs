@@ -102,6 +102,10 @@ impl<D: PointerDevice> Pointer<D> {
         &self.locator
     }
 
+    pub fn locator_mut(&mut self) -> &mut Locator {
+        &mut self.locator
+    }
+
     /// Where the cursor was last seen, drawn — the rectangle a screen matcher should ignore.
     pub fn cursor_rect(&self) -> Option<Rect> {
         self.last.map(|f| f.rect)

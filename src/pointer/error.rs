@@ -71,6 +71,13 @@ pub enum PointerError {
         height: u32,
     },
 
+    #[error("cannot click screen {name}: it is not showing (similarity {similarity:.4})")]
+    ScreenNotShown {
+        name: String,
+        similarity: f64,
+        screenshot: Screenshot,
+    },
+
     #[error("cursor image {path}: {reason}")]
     BadCursorImage { path: PathBuf, reason: String },
 
@@ -84,7 +91,8 @@ impl PointerError {
         match self {
             PointerError::CursorNotFound { screenshot, .. }
             | PointerError::DidNotMove { screenshot, .. }
-            | PointerError::NotConverged { screenshot, .. } => Some(&screenshot.0),
+            | PointerError::NotConverged { screenshot, .. }
+            | PointerError::ScreenNotShown { screenshot, .. } => Some(&screenshot.0),
             _ => None,
         }
     }
