@@ -6,6 +6,10 @@
 //! [`guest`] starts and talks to QEMU, [`script`] runs the Rhai install macros, [`record`] keeps
 //! video and forensics, and [`report`] writes results.
 
+pub mod guest;
+pub mod pointer;
 pub mod record;
+pub mod report;
 pub mod rfb;
 pub mod screen;
+pub mod script;

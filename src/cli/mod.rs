@@ -6,7 +6,13 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod import_needles;
+mod mouse;
 mod replay;
+mod run;
+mod send;
+mod snap;
+mod type_text;
+mod vnc_args;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -28,18 +34,46 @@ enum Command {
     Check(check::CheckArgs),
     /// Convert a folder of openQA needles into screens/, masks/ and .toml settings.
     ImportNeedles(import_needles::ImportNeedlesArgs),
+    /// Move the guest's pointer to a pixel or click there (relative mice converge by looking).
+    Mouse(mouse::MouseArgs),
     /// Look at a recorded run: the frame at a time, when a screen appeared, report.html.
     Replay(replay::ReplayArgs),
+    /// Run a harness: start the guest, run its install macro, write results (exit 0 pass, 1 fail, 2 error).
+    Run(run::RunArgs),
+    /// Save one complete frame of a VNC screen as PNG or PPM.
+    Snap(snap::SnapArgs),
+    /// Press key combos (ret, ctrl-alt-delete, shift-tab, ...).
+    Send(send::SendArgs),
+    /// Type printable ASCII text.
+    Type(type_text::TypeArgs),
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    match cli.command {
-        Command::Check(a) => check::run(a),
-        Command::ImportNeedles(a) => import_needles::run(a),
-        Command::Replay(a) => replay::run(a),
+    let result = match cli.command {
+        Command::Check(a) => return check::run(a),
+        Command::ImportNeedles(a) => return import_needles::run(a),
+        Command::Replay(a) => return replay::run(a),
+        Command::Run(a) => return run::run(a),
+        Command::Mouse(a) => runtime().and_then(|rt| rt.block_on(mouse::run(a))),
+        Command::Snap(a) => runtime().and_then(|rt| rt.block_on(snap::run(a))),
+        Command::Send(a) => runtime().and_then(|rt| rt.block_on(send::run(a))),
+        Command::Type(a) => runtime().and_then(|rt| rt.block_on(type_text::run(a))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(vnc_args::exit_code(&e))
+        }
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 fn init_logging(verbose: u8) {

@@ -55,6 +55,7 @@ pub struct BrowserVideo {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Manifest {
     pub version: u32,
+    /// The frame-rate cap (0: none).
     pub fps: f64,
     /// Lossless segments in time order; a new one starts when the framebuffer size changes.
     pub lossless: Vec<Segment>,

@@ -13,6 +13,7 @@ pub mod canvas;
 pub mod cursor;
 pub mod encoder;
 pub mod find;
+pub mod follow;
 pub mod forensics;
 pub mod html;
 pub mod mailbox;
@@ -20,6 +21,7 @@ pub mod manifest;
 pub mod pacer;
 pub mod playback;
 pub mod recorder;
+pub mod run_recording;
 pub mod subtitles;
 pub mod timecode;
 
@@ -27,6 +29,7 @@ pub use encoder::Track;
 pub use manifest::Manifest;
 pub use playback::{DecodedFrame, Recording};
 pub use recorder::{FrameSink, Recorder, RecorderOptions, RecordingStats};
+pub use run_recording::{Keep, RunRecording};
 pub use subtitles::Subtitles;
 
 use std::path::PathBuf;

@@ -15,15 +15,18 @@ pub struct Pacer<T> {
 }
 
 impl<T> Pacer<T> {
-    /// `fps` encodes a second at most (values ≤ 0 or not finite are treated as 1).
+    /// `fps` encodes a second at most; `f64::INFINITY` means no cap (every frame is encoded).
+    /// Values ≤ 0 or NaN are treated as 1.
     pub fn new(fps: f64) -> Pacer<T> {
-        let fps = if fps.is_finite() && fps > 0.0 {
-            fps
+        let interval = if fps == f64::INFINITY {
+            Duration::ZERO
+        } else if fps.is_finite() && fps > 0.0 {
+            Duration::from_secs_f64(1.0 / fps)
         } else {
-            1.0
+            Duration::from_secs(1)
         };
         Pacer {
-            interval: Duration::from_secs_f64(1.0 / fps),
+            interval,
             pending: None,
             next_slot: None,
             merged: 0,
@@ -91,6 +94,17 @@ mod tests {
             "nothing pending, nothing encoded"
         );
         assert_eq!(pacer.deadline(), None);
+    }
+
+    #[test]
+    fn without_a_cap_every_frame_is_due_at_once() {
+        let mut pacer = Pacer::new(f64::INFINITY);
+        let now = Instant::now();
+        for i in 0..5 {
+            pacer.offer(i);
+            assert_eq!(pacer.take_due(now), Some(i));
+        }
+        assert_eq!(pacer.merged(), 0);
     }
 
     proptest::proptest! {

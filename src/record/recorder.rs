@@ -25,7 +25,7 @@ use crate::rfb::Frame;
 
 #[derive(Clone, Debug)]
 pub struct RecorderOptions {
-    /// Most frames encoded per second (default 10).
+    /// Most frames encoded per second (default 10; `f64::INFINITY`: every frame).
     pub fps: f64,
     /// The exact-pixels track (default lossless x264rgb; `None` to skip it).
     pub lossless: Option<Codec>,
@@ -82,7 +82,11 @@ impl Recorder {
         } else {
             None
         };
-        let mut manifest = Manifest::new(options.fps);
+        let mut manifest = Manifest::new(if options.fps.is_finite() {
+            options.fps
+        } else {
+            0.0
+        });
         manifest.subtitles = subtitles
             .as_ref()
             .map(|_| manifest::SUBTITLES_FILE.to_owned());
@@ -295,15 +299,19 @@ impl Tracks {
         let mut stats = RecordingStats::default();
         loop {
             let taken = mailbox.take(pacer.deadline());
+            let mut due = Vec::new();
+            // Offer queued frames oldest first, encoding each one whose slot has come: with a
+            // high cap every frame is kept, with the default the newest in each slot wins.
             for frame in taken.items {
                 pacer.offer(frame);
+                due.extend(pacer.take_due(Instant::now()));
             }
-            let due = if taken.closed {
+            due.extend(if taken.closed {
                 pacer.take_remaining()
             } else {
                 pacer.take_due(Instant::now())
-            };
-            if let Some(frame) = due {
+            });
+            for frame in due {
                 let started = Instant::now();
                 self.encode(&frame);
                 stats.frames_encoded = self.manifest.stats.frames_encoded;

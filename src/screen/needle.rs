@@ -330,7 +330,8 @@ pub fn import(dir: &Path, root: &Path, set: &str) -> Result<ImportReport, Screen
             message: e.to_string(),
         })?;
         let header = format!("# imported from openQA needle {}\n", json.display());
-        std::fs::write(&toml_path, header + &text).map_err(|e| ScreenError::io(&toml_path, e))?;
+        std::fs::write(&toml_path, header + text.as_str())
+            .map_err(|e| ScreenError::io(&toml_path, e))?;
         report.imported.push((json, name));
     }
     Ok(report)

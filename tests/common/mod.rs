@@ -2,6 +2,9 @@
 #![allow(dead_code)]
 
 pub mod devtools;
+pub mod qemu;
+pub mod xvnc;
+pub mod xvnc_desktop;
 
 use std::fs::File;
 

@@ -1,0 +1,108 @@
+//! The recording of one harness run, in one handle: the recorder, the task feeding it from the
+//! session, and the keep-or-delete decision at the end (kept on fail/error, deleted on pass
+//! unless `--keep-video`). This is what `vncpilot run` holds; everything else in `record` is
+//! reachable for finer control.
+
+use std::path::Path;
+use std::time::Instant;
+
+use tokio::task::JoinHandle;
+
+use super::follow::follow;
+use super::manifest::Manifest;
+use super::recorder::discard;
+use super::{RecordError, Recorder, RecorderOptions};
+use crate::rfb::Session;
+
+pub struct RunRecording {
+    recorder: Recorder,
+    follower: JoinHandle<()>,
+}
+
+/// What happens to the video when the run ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    /// The run failed or errored, or `--keep-video`: keep everything.
+    Video,
+    /// The run passed: delete the video, its manifest and subtitles.
+    Nothing,
+}
+
+impl Keep {
+    /// Kept on fail/error; on pass only with `keep_video`.
+    pub fn for_outcome(passed: bool, keep_video: bool) -> Keep {
+        if passed && !keep_video {
+            Keep::Nothing
+        } else {
+            Keep::Video
+        }
+    }
+}
+
+impl RunRecording {
+    /// Starts recording `session` into `run_dir`; `origin` is the run's t = 0 (the instant
+    /// `events.jsonl` counts from). Must be called inside a tokio runtime.
+    pub fn start(
+        run_dir: &Path,
+        origin: Instant,
+        session: &Session,
+        options: RecorderOptions,
+    ) -> Result<RunRecording, RecordError> {
+        let recorder = Recorder::start(run_dir, origin, options)?;
+        let follower = follow(session, recorder.sink());
+        Ok(RunRecording { recorder, follower })
+    }
+
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    /// The caption from now on (never secret text; see [`Recorder::redact`]).
+    pub fn step(&self, text: &str) {
+        if let Err(e) = self.recorder.step(text) {
+            tracing::warn!("subtitles: {e}");
+        }
+    }
+
+    /// Never show `secret` in a caption.
+    pub fn redact(&self, secret: &str) {
+        self.recorder.redact(secret);
+    }
+
+    /// Stops recording, closes the files, and keeps or deletes them. Returns the manifest of
+    /// what was kept (`None` when deleted).
+    pub async fn finish(self, keep: Keep) -> Result<Option<Manifest>, RecordError> {
+        let dir = self.recorder.dir().to_owned();
+        let RunRecording { recorder, follower } = self;
+        // Encoding what is still queued and writing trailers is blocking work.
+        let manifest = tokio::task::spawn_blocking(move || recorder.finish())
+            .await
+            .map_err(|e| RecordError::RecorderDied(e.to_string()))??;
+        // The follower notices the closed recorder at its next frame or poll.
+        if let Err(e) = follower.await {
+            tracing::debug!("recording follower: {e}");
+        }
+        match keep {
+            Keep::Video => Ok(Some(manifest)),
+            Keep::Nothing => {
+                tokio::task::spawn_blocking(move || discard(&dir))
+                    .await
+                    .map_err(|e| RecordError::RecorderDied(e.to_string()))??;
+                Ok(None)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn video_is_kept_unless_the_run_passed_without_keep_video() {
+        assert_eq!(Keep::for_outcome(true, false), Keep::Nothing);
+        assert_eq!(Keep::for_outcome(true, true), Keep::Video);
+        assert_eq!(Keep::for_outcome(false, false), Keep::Video);
+        assert_eq!(Keep::for_outcome(false, true), Keep::Video);
+    }
+}

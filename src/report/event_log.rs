@@ -1,0 +1,104 @@
+//! `events.jsonl` (one JSON object per step) and `log.txt` (the same, for people), with every
+//! registered secret redacted before anything is written.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::Mutex;
+
+use super::ReportError;
+use super::observer::{Event, RunObserver, redact};
+
+/// Writes the run's event files; also a [`RunObserver`].
+pub struct EventLog {
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    events: BufWriter<File>,
+    log: BufWriter<File>,
+    secrets: Vec<String>,
+}
+
+impl EventLog {
+    /// Creates `events.jsonl` and `log.txt` in `dir`.
+    pub fn create(dir: &Path) -> Result<EventLog, ReportError> {
+        let open = |name: &str| {
+            let path = dir.join(name);
+            File::create(&path)
+                .map(BufWriter::new)
+                .map_err(|e| ReportError::io(&path, e))
+        };
+        Ok(EventLog {
+            inner: Mutex::new(Inner {
+                events: open("events.jsonl")?,
+                log: open("log.txt")?,
+                secrets: Vec::new(),
+            }),
+        })
+    }
+
+    /// A free-form line in log.txt only (QEMU's stderr, the final verdict).
+    pub fn note(&self, line: &str) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let line = redact(line, &inner.secrets);
+        let _ = writeln!(inner.log, "{line}");
+        let _ = inner.log.flush();
+    }
+}
+
+impl RunObserver for EventLog {
+    fn event(&self, event: &Event) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let json =
+            serde_json::to_string(event).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+        let json = redact(&json, &inner.secrets);
+        let human = redact(&event.human(), &inner.secrets);
+        let _ = writeln!(inner.events, "{json}");
+        let _ = writeln!(inner.log, "{human}");
+        // Flushed per step: the files are read while a run is under way, and must survive a kill.
+        let _ = inner.events.flush();
+        let _ = inner.log.flush();
+    }
+
+    fn secret(&self, secret: &str) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if !secret.is_empty() && !inner.secrets.iter().any(|s| s == secret) {
+            inner.secrets.push(secret.to_string());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_json_lines_and_secrets_are_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventLog::create(dir.path()).unwrap();
+        log.secret("hunter2");
+        log.event(
+            &Event::new(1.25, "wait_screen")
+                .with("matched", "language")
+                .with("similarity", 0.99),
+        );
+        log.event(&Event::new(2.0, "log").with("message", "password is hunter2"));
+        log.note("done hunter2");
+        let events = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
+        let lines: Vec<serde_json::Value> = events
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["action"], "wait_screen");
+        assert_eq!(lines[0]["t"], 1.25);
+        assert_eq!(lines[0]["matched"], "language");
+        let text = std::fs::read_to_string(dir.path().join("log.txt")).unwrap();
+        assert!(
+            !events.contains("hunter2") && !text.contains("hunter2"),
+            "{events}\n{text}"
+        );
+        assert!(text.contains("<secret>"), "{text}");
+    }
+}

@@ -1,0 +1,194 @@
+//! The results folder of one run: `results/<harness>/<UTC timestamp>/` with `result.json`,
+//! `events.jsonl`, `log.txt`, `serial.log`, `final.png`, and `results/latest` pointing at it.
+//! The layout is shared with the recorder and `replay` (see HELPERS.md / docs/harnesses.md).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::ReportError;
+
+/// How a run ended. Exit codes: pass 0, fail 1, error 2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The macro ran to its end.
+    Pass,
+    /// The guest did not do what the macro expected (a screen or serial text never came, `fail()`).
+    Fail,
+    /// The tool, the harness or the configuration failed (bad macro, QEMU would not start, ...).
+    Error,
+}
+
+impl Status {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Status::Pass => 0,
+            Status::Fail => 1,
+            Status::Error => 2,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// `result.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunResult {
+    pub status: Status,
+    pub reason: String,
+    pub duration_s: f64,
+    pub harness: String,
+    /// The run's variables, secrets replaced by "<secret>".
+    pub variables: BTreeMap<String, String>,
+    /// vncpilot's version.
+    pub version: String,
+    /// UTC start time, RFC 3339.
+    pub started: String,
+}
+
+/// One run's folder.
+#[derive(Clone, Debug)]
+pub struct ResultsDir {
+    dir: PathBuf,
+    started: SystemTime,
+}
+
+impl ResultsDir {
+    /// Creates `root/<harness>/<timestamp>/` (a suffix is added if that exists, e.g. two runs in
+    /// one second) and points `root/latest` at it.
+    pub fn create(root: &Path, harness: &str) -> Result<ResultsDir, ReportError> {
+        let started = SystemTime::now();
+        let stamp = timestamp(started, true);
+        let parent = root.join(harness);
+        std::fs::create_dir_all(&parent).map_err(|e| ReportError::io(&parent, e))?;
+        let mut dir = parent.join(&stamp);
+        let mut n = 1;
+        loop {
+            match std::fs::create_dir(&dir) {
+                Ok(()) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => {
+                    n += 1;
+                    dir = parent.join(format!("{stamp}-{n}"));
+                }
+                Err(e) => return Err(ReportError::io(&dir, e)),
+            }
+        }
+        let link = root.join("latest");
+        let target = Path::new(harness).join(dir.file_name().unwrap_or_default());
+        let tmp = root.join(format!(".latest-{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(&target, &tmp).map_err(|e| ReportError::io(&tmp, e))?;
+        std::fs::rename(&tmp, &link).map_err(|e| ReportError::io(&link, e))?;
+        Ok(ResultsDir { dir, started })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// The start time as RFC 3339 UTC.
+    pub fn started(&self) -> String {
+        timestamp(self.started, false)
+    }
+
+    pub fn write_result(&self, result: &RunResult) -> Result<(), ReportError> {
+        let path = self.file("result.json");
+        let text =
+            serde_json::to_string_pretty(result).map_err(|e| ReportError::Json(e.to_string()))?;
+        std::fs::write(&path, text + "\n").map_err(|e| ReportError::io(&path, e))
+    }
+
+    pub fn write_final(&self, image: &image::RgbImage) -> Result<(), ReportError> {
+        let path = self.file("final.png");
+        image.save(&path).map_err(|e| ReportError::Image {
+            path,
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Reads a run's result.json.
+pub fn read_result(dir: &Path) -> Result<RunResult, ReportError> {
+    let path = dir.join("result.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| ReportError::io(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| ReportError::Json(format!("{}: {e}", path.display())))
+}
+
+/// `20261122T031500Z` (compact, for folder names) or `2026-11-22T03:15:00Z`.
+pub fn timestamp(time: SystemTime, compact: bool) -> String {
+    let secs = time
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    if compact {
+        format!("{y:04}{mo:02}{d:02}T{h:02}{m:02}{s:02}Z")
+    } else {
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn timestamps_are_utc_civil_dates() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_144_500);
+        assert_eq!(timestamp(t, true), "20261120T031500Z");
+        assert_eq!(
+            timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400), false),
+            "2000-02-29T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn folder_latest_link_and_result_round_trip() {
+        let root = tempfile::tempdir().unwrap();
+        let a = ResultsDir::create(root.path(), "h").unwrap();
+        let b = ResultsDir::create(root.path(), "h").unwrap();
+        assert_ne!(a.path(), b.path());
+        let latest = std::fs::canonicalize(root.path().join("latest")).unwrap();
+        assert_eq!(latest, std::fs::canonicalize(b.path()).unwrap());
+        let result = RunResult {
+            status: Status::Fail,
+            reason: "no screen".into(),
+            duration_s: 1.5,
+            harness: "h".into(),
+            variables: BTreeMap::new(),
+            version: "0".into(),
+            started: b.started(),
+        };
+        b.write_result(&result).unwrap();
+        let back = read_result(b.path()).unwrap();
+        assert_eq!(back.status, Status::Fail);
+        assert_eq!(Status::Fail.exit_code(), 1);
+        let json = std::fs::read_to_string(b.file("result.json")).unwrap();
+        assert!(json.contains("\"status\": \"fail\""), "{json}");
+    }
+}

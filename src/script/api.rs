@@ -1,0 +1,554 @@
+//! The macro functions (the Rhai API, documented with examples in docs/scripting.md).
+//!
+//! Each one is a step: it gets a step number, reports progress while it waits, and ends with one
+//! [`crate::report::Event`]. Waits poll the display at most every half second so that the
+//! cancellation token (Ctrl-C, whole-run timeout) is honoured promptly even though Rhai's own
+//! progress callback cannot run while a host function blocks.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Position};
+use serde_json::Value;
+
+use super::context::{RunContext, Stop};
+use crate::report::Progress;
+use crate::screen::Watcher;
+
+pub type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
+
+/// How often a wait wakes up to check for cancellation and report progress.
+const TICK: Duration = Duration::from_millis(500);
+
+pub(crate) fn error(message: impl Into<String>) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorRuntime(Dynamic::from(message.into()), Position::NONE).into()
+}
+
+/// Registers every macro function on `engine`, bound to `ctx`.
+pub fn register(engine: &mut Engine, ctx: &Arc<RunContext>) {
+    let c = ctx.clone();
+    engine.register_fn(
+        "wait_screen",
+        move |names: Dynamic, timeout: Dynamic| -> RhaiResult<String> {
+            c.wait_screens("wait_screen", names, &timeout, true)
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn(
+        "check_screen",
+        move |names: Dynamic| -> RhaiResult<String> {
+            c.wait_screens("check_screen", names, &Dynamic::from(0_i64), false)
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn(
+        "check_screen",
+        move |names: Dynamic, timeout: Dynamic| -> RhaiResult<String> {
+            c.wait_screens("check_screen", names, &timeout, false)
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn(
+        "wait_still",
+        move |still: Dynamic, timeout: Dynamic| -> RhaiResult<()> {
+            c.wait_still(&still, &timeout)
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn("wait_change", move |timeout: Dynamic| -> RhaiResult<()> {
+        c.wait_change(&timeout)
+    });
+    let c = ctx.clone();
+    engine.register_fn("key", move |combo: &str| -> RhaiResult<()> { c.key(combo) });
+    let c = ctx.clone();
+    engine.register_fn("type", move |text: &str| -> RhaiResult<()> {
+        c.type_text(text, false)
+    });
+    let c = ctx.clone();
+    engine.register_fn("type_secret", move |text: &str| -> RhaiResult<()> {
+        c.type_text(text, true)
+    });
+    let c = ctx.clone();
+    engine.register_fn(
+        "wait_serial",
+        move |pattern: &str, timeout: Dynamic| -> RhaiResult<String> {
+            c.wait_serial(pattern, &timeout)
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn("screenshot", move |label: &str| -> RhaiResult<String> {
+        c.screenshot(label)
+    });
+    let c = ctx.clone();
+    engine.register_fn("log", move |message: Dynamic| {
+        let step = c.next_step();
+        c.emit(
+            c.event("log")
+                .with("step", step)
+                .with("message", message.to_string()),
+        );
+    });
+    let c = ctx.clone();
+    engine.register_fn("fail", move |message: &str| -> RhaiResult<()> {
+        c.next_step();
+        c.emit(c.event("fail").with("message", message));
+        c.set_failure(message);
+        Err(error(message.to_string()))
+    });
+    let c = ctx.clone();
+    engine.register_fn("snapshot", move |name: &str| -> RhaiResult<()> {
+        c.snapshot(name, false)
+    });
+    let c = ctx.clone();
+    engine.register_fn("revert", move |name: &str| -> RhaiResult<()> {
+        c.snapshot(name, true)
+    });
+    engine.register_fn("random_id", random_id);
+    let c = ctx.clone();
+    engine.register_fn("get_var", move |name: &str| -> RhaiResult<String> {
+        c.var(name)
+    });
+    // `var` is a reserved word in Rhai, so `var("name")` is parsed as custom syntax.
+    let c = ctx.clone();
+    engine
+        .register_custom_syntax(
+            ["var", "(", "$expr$", ")"],
+            false,
+            move |context, inputs| {
+                let name = context.eval_expression_tree(&inputs[0])?;
+                let name = name
+                    .into_immutable_string()
+                    .map_err(|t| error(format!("var(name): name must be a string, not {t}")))?;
+                c.var(&name).map(Dynamic::from)
+            },
+        )
+        .expect("the var(...) syntax is valid");
+    super::mouse::register(engine, ctx);
+}
+
+/// 16 random hex digits (from the OS-seeded hasher keys), for markers that a stale log or an
+/// earlier run can never contain.
+pub fn random_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    format!("{:016x}", h.finish())
+}
+
+/// A timeout argument: seconds as an integer or a float, positive and finite.
+pub(crate) fn seconds(value: &Dynamic, what: &str) -> RhaiResult<Duration> {
+    let s = if let Ok(i) = value.as_int() {
+        i as f64
+    } else if let Ok(f) = value.as_float() {
+        f
+    } else {
+        return Err(error(format!(
+            "{what} must be a number of seconds, not {}",
+            value.type_name()
+        )));
+    };
+    if !(s.is_finite() && (0.0..=86_400.0).contains(&s)) {
+        return Err(error(format!("{what} = {s}: expected 0 to 86400 seconds")));
+    }
+    Ok(Duration::from_secs_f64(s))
+}
+
+fn screen_names(names: Dynamic) -> RhaiResult<Vec<String>> {
+    if names.is_string() {
+        return Ok(vec![names.into_string().unwrap_or_default()]);
+    }
+    if names.is_array() {
+        let array: Array = names.into_array().unwrap_or_default();
+        let mut out = Vec::new();
+        for item in array {
+            out.push(
+                item.into_string()
+                    .map_err(|t| error(format!("screen names must be strings, not {t}")))?,
+            );
+        }
+        if out.is_empty() {
+            return Err(error("no screen names given"));
+        }
+        return Ok(out);
+    }
+    Err(error(format!(
+        "expected a screen name or an array of names, not {}",
+        names.type_name()
+    )))
+}
+
+impl RunContext {
+    /// Err if the run was stopped (Ctrl-C, whole-run timeout).
+    pub(crate) fn check_cancel(&self) -> RhaiResult<()> {
+        if !self.cancel.is_cancelled() {
+            return Ok(());
+        }
+        Err(error(match self.stop_reason() {
+            Some(Stop::Timeout(d)) => format!("the run's time ({:.0} s) is up", d.as_secs_f64()),
+            Some(Stop::Interrupted(why)) => format!("interrupted: {why}"),
+            None => "cancelled".into(),
+        }))
+    }
+
+    fn fail_with(&self, reason: String) -> Box<EvalAltResult> {
+        self.set_failure(&reason);
+        error(reason)
+    }
+
+    fn wait_screens(
+        &self,
+        action: &str,
+        names: Dynamic,
+        timeout: &Dynamic,
+        must: bool,
+    ) -> RhaiResult<String> {
+        let step = self.next_step();
+        let names = screen_names(names)?;
+        let timeout = seconds(timeout, "timeout")?;
+        let mut refs = Vec::new();
+        for n in &names {
+            let r = self.screens.get(n).ok_or_else(|| {
+                let known: Vec<&str> = self.screens.names().collect();
+                error(format!(
+                    "no screen {n:?} in {} (it has: {})",
+                    self.screens.dir().display(),
+                    known.join(", ")
+                ))
+            })?;
+            refs.push(r.clone());
+        }
+        let mut watcher = Watcher::new(refs);
+        let mut best: BTreeMap<String, f64> = names.iter().map(|n| (n.clone(), 0.0)).collect();
+        let start = Instant::now();
+        let mut frames = self.display.subscribe();
+        let mut frame = Some(self.display.latest().map_err(|e| error(e.to_string()))?);
+        loop {
+            if let Some(f) = frame.take() {
+                self.observer.frame(&f);
+                for (name, m) in watcher.update(&f) {
+                    let b = best.entry(name.clone()).or_insert(0.0);
+                    *b = b.max(m.similarity);
+                    if m.matched {
+                        self.emit(
+                            self.event(action)
+                                .with("step", step)
+                                .with("screens", names.clone())
+                                .with("matched", name.clone())
+                                .with("similarity", m.similarity)
+                                .with("duration_s", start.elapsed().as_secs_f64()),
+                        );
+                        return Ok(name);
+                    }
+                }
+            }
+            self.check_cancel()?;
+            let elapsed = start.elapsed();
+            let top = best
+                .iter()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(n, s)| (n.clone(), *s));
+            self.observer.progress(&Progress {
+                step,
+                action: action.into(),
+                awaiting: names.join("|"),
+                best: top,
+                elapsed_s: elapsed.as_secs_f64(),
+                timeout_s: timeout.as_secs_f64(),
+            });
+            if elapsed >= timeout {
+                break;
+            }
+            frame = frames
+                .next((timeout - elapsed).min(TICK))
+                .map_err(|e| error(e.to_string()))?;
+        }
+        let best_json: serde_json::Map<String, Value> = best
+            .iter()
+            .map(|(n, s)| (n.clone(), Value::from(*s)))
+            .collect();
+        let top = best.values().copied().fold(0.0, f64::max);
+        self.emit(
+            self.event(action)
+                .with("step", step)
+                .with("screens", names.clone())
+                .with("matched", Value::Null)
+                .with("similarity", top)
+                .with("best", best_json)
+                .with("duration_s", start.elapsed().as_secs_f64()),
+        );
+        if !must {
+            return Ok(String::new());
+        }
+        let seen: Vec<String> = best.iter().map(|(n, s)| format!("{n} {s:.3}")).collect();
+        Err(self.fail_with(format!(
+            "screen {} did not appear within {:.0} s (best similarity: {})",
+            names.join(" | "),
+            timeout.as_secs_f64(),
+            seen.join(", ")
+        )))
+    }
+
+    fn wait_still(&self, still: &Dynamic, timeout: &Dynamic) -> RhaiResult<()> {
+        let step = self.next_step();
+        let still = seconds(still, "still time")?;
+        let timeout = seconds(timeout, "timeout")?;
+        let start = Instant::now();
+        let mut quiet_since = Instant::now();
+        let mut frames = self.display.subscribe();
+        loop {
+            self.check_cancel()?;
+            if quiet_since.elapsed() >= still {
+                self.emit(
+                    self.event("wait_still")
+                        .with("step", step)
+                        .with("still_s", still.as_secs_f64())
+                        .with("duration_s", start.elapsed().as_secs_f64()),
+                );
+                return Ok(());
+            }
+            let elapsed = start.elapsed();
+            if elapsed >= timeout {
+                self.emit(
+                    self.event("wait_still")
+                        .with("step", step)
+                        .with("still", false)
+                        .with("duration_s", elapsed.as_secs_f64()),
+                );
+                return Err(self.fail_with(format!(
+                    "the screen did not stay still for {:.1} s within {:.0} s",
+                    still.as_secs_f64(),
+                    timeout.as_secs_f64()
+                )));
+            }
+            self.progress(
+                step,
+                "wait_still",
+                format!("{:.1}s still", still.as_secs_f64()),
+                elapsed,
+                timeout,
+            );
+            let wait = (timeout - elapsed)
+                .min(still.saturating_sub(quiet_since.elapsed()))
+                .min(TICK);
+            if let Some(f) = frames
+                .next(wait.max(Duration::from_millis(10)))
+                .map_err(|e| error(e.to_string()))?
+                && f.damage.iter().any(|d| !d.is_empty())
+            {
+                self.observer.frame(&f);
+                quiet_since = Instant::now();
+            }
+        }
+    }
+
+    fn wait_change(&self, timeout: &Dynamic) -> RhaiResult<()> {
+        let step = self.next_step();
+        let timeout = seconds(timeout, "timeout")?;
+        let start = Instant::now();
+        let mut frames = self.display.subscribe();
+        loop {
+            self.check_cancel()?;
+            let elapsed = start.elapsed();
+            if elapsed >= timeout {
+                self.emit(
+                    self.event("wait_change")
+                        .with("step", step)
+                        .with("changed", false)
+                        .with("duration_s", elapsed.as_secs_f64()),
+                );
+                return Err(self.fail_with(format!(
+                    "the screen did not change within {:.0} s",
+                    timeout.as_secs_f64()
+                )));
+            }
+            self.progress(step, "wait_change", "a change".into(), elapsed, timeout);
+            if let Some(f) = frames
+                .next((timeout - elapsed).min(TICK))
+                .map_err(|e| error(e.to_string()))?
+                && f.damage.iter().any(|d| !d.is_empty())
+            {
+                self.observer.frame(&f);
+                self.emit(
+                    self.event("wait_change")
+                        .with("step", step)
+                        .with("changed", true)
+                        .with("duration_s", start.elapsed().as_secs_f64()),
+                );
+                return Ok(());
+            }
+        }
+    }
+
+    fn progress(
+        &self,
+        step: u64,
+        action: &str,
+        awaiting: String,
+        elapsed: Duration,
+        timeout: Duration,
+    ) {
+        self.observer.progress(&Progress {
+            step,
+            action: action.into(),
+            awaiting,
+            best: None,
+            elapsed_s: elapsed.as_secs_f64(),
+            timeout_s: timeout.as_secs_f64(),
+        });
+    }
+
+    fn key(&self, combo: &str) -> RhaiResult<()> {
+        self.check_cancel()?;
+        let step = self.next_step();
+        self.display.key(combo).map_err(|e| error(e.to_string()))?;
+        self.emit(self.event("key").with("step", step).with("key", combo));
+        Ok(())
+    }
+
+    fn type_text(&self, text: &str, secret: bool) -> RhaiResult<()> {
+        self.check_cancel()?;
+        let step = self.next_step();
+        if secret {
+            // Registered before anything can show it.
+            self.observer.secret(text);
+        }
+        let start = Instant::now();
+        self.display
+            .type_text(text)
+            .map_err(|e| error(e.to_string()))?;
+        let shown = if secret {
+            "<secret>".to_string()
+        } else {
+            text.to_string()
+        };
+        let action = if secret { "type_secret" } else { "type" };
+        self.emit(
+            self.event(action)
+                .with("step", step)
+                .with("text", shown)
+                .with("duration_s", start.elapsed().as_secs_f64()),
+        );
+        Ok(())
+    }
+
+    fn wait_serial(&self, pattern: &str, timeout: &Dynamic) -> RhaiResult<String> {
+        let step = self.next_step();
+        let timeout = seconds(timeout, "timeout")?;
+        let serial = self.serial.as_ref().ok_or_else(|| {
+            error("wait_serial: this run has no serial port (attached with --vnc)")
+        })?;
+        let start = Instant::now();
+        self.progress(
+            step,
+            "wait_serial",
+            format!("/{pattern}/"),
+            Duration::ZERO,
+            timeout,
+        );
+        let found = serial.wait_for(pattern, timeout, &self.cancel);
+        let event = self
+            .event("wait_serial")
+            .with("step", step)
+            .with("pattern", pattern)
+            .with("duration_s", start.elapsed().as_secs_f64());
+        match found {
+            Ok(text) => {
+                self.emit(event.with("matched", text.clone()));
+                Ok(text)
+            }
+            Err(crate::guest::GuestError::Timeout { .. }) => {
+                self.emit(event.with("matched", Value::Null));
+                Err(self.fail_with(format!(
+                    "serial output /{pattern}/ did not appear within {:.0} s",
+                    timeout.as_secs_f64()
+                )))
+            }
+            Err(crate::guest::GuestError::Cancelled) => {
+                self.check_cancel()?;
+                Err(error("cancelled"))
+            }
+            Err(e) => Err(error(e.to_string())),
+        }
+    }
+
+    fn screenshot(&self, label: &str) -> RhaiResult<String> {
+        let step = self.next_step();
+        let frame = self.display.latest().map_err(|e| error(e.to_string()))?;
+        let clean: String = label
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(64)
+            .collect();
+        std::fs::create_dir_all(&self.screenshots)
+            .map_err(|e| error(format!("{}: {e}", self.screenshots.display())))?;
+        let path = self
+            .screenshots
+            .join(format!("{:03}-{clean}.png", self.next_shot()));
+        frame
+            .image
+            .save(&path)
+            .map_err(|e| error(format!("{}: {e}", path.display())))?;
+        let rel = format!(
+            "screenshots/{}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        );
+        self.emit(
+            self.event("screenshot")
+                .with("step", step)
+                .with("label", label)
+                .with("file", rel.clone()),
+        );
+        Ok(rel)
+    }
+
+    fn snapshot(&self, name: &str, revert: bool) -> RhaiResult<()> {
+        self.check_cancel()?;
+        let step = self.next_step();
+        let action = if revert { "revert" } else { "snapshot" };
+        let qmp = self.qmp.as_ref().ok_or_else(|| {
+            error(format!(
+                "{action}: this run has no QEMU monitor (attached with --vnc)"
+            ))
+        })?;
+        let start = Instant::now();
+        let done = if revert {
+            self.handle.block_on(qmp.loadvm(name))
+        } else {
+            self.handle.block_on(qmp.savevm(name))
+        };
+        done.map_err(|e| error(format!("{action}({name:?}): {e}")))?;
+        self.emit(
+            self.event(action)
+                .with("step", step)
+                .with("name", name)
+                .with("duration_s", start.elapsed().as_secs_f64()),
+        );
+        Ok(())
+    }
+
+    fn var(&self, name: &str) -> RhaiResult<String> {
+        self.variables.get(name).cloned().ok_or_else(|| {
+            let known: Vec<&str> = self.variables.keys().map(String::as_str).collect();
+            error(format!(
+                "var({name:?}): no such variable (the harness declares: {})",
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                }
+            ))
+        })
+    }
+}

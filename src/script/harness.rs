@@ -1,0 +1,437 @@
+//! The harness format: `harnesses/<name>/harness.toml` (the guest, its variables, timeouts and
+//! the screen set) beside `install.rhai` (the macro).
+//!
+//! Unknown keys are errors (`deny_unknown_fields`), because a misspelt `memroy_mib` silently
+//! ignored costs a whole slow run to notice. Relative paths are relative to the harness folder.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::ScriptError;
+use crate::guest::{Accel, BootMedia, DiskSpec, QemuConfig};
+
+/// A parsed harness, with variable overrides applied.
+#[derive(Clone, Debug)]
+pub struct Harness {
+    pub name: String,
+    pub description: String,
+    /// The harness folder.
+    pub dir: PathBuf,
+    /// The `install.rhai` (or `macro = ...`) file.
+    pub macro_path: PathBuf,
+    /// The `screens` folder holding the set (default: `screens` at the project root, two levels
+    /// above the harness folder).
+    pub screens_root: PathBuf,
+    /// The screen set's name (`screens/<set>/`).
+    pub screen_set: String,
+    /// How to launch the guest; absent for harnesses only ever run with `--vnc`.
+    pub guest: Option<QemuConfig>,
+    pub timeouts: Timeouts,
+    /// Variables for `var(name)`, defaults overridden by `--var`.
+    pub variables: BTreeMap<String, String>,
+    /// Names of variables whose values never reach logs or results.
+    pub secrets: BTreeSet<String>,
+}
+
+/// Bounds on a run.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// The whole run, from QEMU's start to the macro's end.
+    pub run: Duration,
+    /// Waiting for QEMU's sockets and the VNC connection.
+    pub start: Duration,
+    /// Rhai operations (a runaway loop without host calls ends here).
+    pub max_operations: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileHarness {
+    name: Option<String>,
+    #[serde(default)]
+    description: String,
+    screens: String,
+    screens_root: Option<PathBuf>,
+    #[serde(rename = "macro")]
+    macro_file: Option<PathBuf>,
+    guest: Option<FileGuest>,
+    #[serde(default)]
+    timeouts: FileTimeouts,
+    #[serde(default)]
+    variables: BTreeMap<String, String>,
+    #[serde(default)]
+    secrets: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileGuest {
+    #[serde(default = "default_binary")]
+    binary: String,
+    #[serde(default = "default_memory")]
+    memory_mib: u32,
+    #[serde(default = "default_cpus")]
+    cpus: u32,
+    #[serde(default = "default_accel")]
+    accel: Accel,
+    #[serde(default)]
+    network: bool,
+    #[serde(default)]
+    disks: Vec<FileDisk>,
+    boot: FileBoot,
+    #[serde(default)]
+    extra_args: Vec<String>,
+    /// Which package or download provides the boot media, for the error when they are missing.
+    media_provided_by: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDisk {
+    size: String,
+    #[serde(default = "default_interface")]
+    interface: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileBoot {
+    kernel: Option<PathBuf>,
+    initrd: Option<PathBuf>,
+    #[serde(default)]
+    cmdline: String,
+    iso: Option<PathBuf>,
+    #[serde(default)]
+    disk: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTimeouts {
+    #[serde(default = "default_run_s")]
+    run_s: f64,
+    #[serde(default = "default_start_s")]
+    start_s: f64,
+    #[serde(default = "default_max_operations")]
+    max_operations: u64,
+}
+
+impl Default for FileTimeouts {
+    fn default() -> Self {
+        FileTimeouts {
+            run_s: default_run_s(),
+            start_s: default_start_s(),
+            max_operations: default_max_operations(),
+        }
+    }
+}
+
+fn default_binary() -> String {
+    "qemu-system-x86_64".into()
+}
+fn default_memory() -> u32 {
+    1024
+}
+fn default_cpus() -> u32 {
+    1
+}
+fn default_accel() -> Accel {
+    Accel::Tcg
+}
+fn default_interface() -> String {
+    "virtio".into()
+}
+fn default_run_s() -> f64 {
+    1800.0
+}
+fn default_start_s() -> f64 {
+    30.0
+}
+fn default_max_operations() -> u64 {
+    10_000_000
+}
+
+impl Harness {
+    /// Loads `dir/harness.toml` (or a harness.toml path directly) and applies `overrides`
+    /// (`name=value`, from `--var`); overriding an undeclared variable is an error, as it is
+    /// almost always a typo.
+    pub fn load(path: &Path, overrides: &[(String, String)]) -> Result<Harness, ScriptError> {
+        let (dir, file) = if path.is_dir() {
+            (path.to_path_buf(), path.join("harness.toml"))
+        } else {
+            (
+                path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+                path.to_path_buf(),
+            )
+        };
+        let text = std::fs::read_to_string(&file).map_err(|source| ScriptError::HarnessRead {
+            path: file.clone(),
+            source,
+        })?;
+        Harness::parse(&text, &file, &dir, overrides)
+    }
+
+    /// Parses harness.toml text; `file` is only for messages, `dir` anchors relative paths.
+    pub fn parse(
+        text: &str,
+        file: &Path,
+        dir: &Path,
+        overrides: &[(String, String)],
+    ) -> Result<Harness, ScriptError> {
+        let invalid = |message: String| ScriptError::HarnessInvalid {
+            path: file.to_path_buf(),
+            message,
+        };
+        let parsed: FileHarness = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let anchor = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                dir.join(p)
+            }
+        };
+        let name = match parsed.name {
+            Some(n) => n,
+            None => dir
+                .canonicalize()
+                .ok()
+                .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "harness".into()),
+        };
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(invalid(format!(
+                "name {name:?} must be letters, digits, '-', '_' or '.'"
+            )));
+        }
+        let t = parsed.timeouts;
+        let guest = match parsed.guest {
+            Some(g) => Some(guest_config(g, &t, &anchor).map_err(invalid)?),
+            None => None,
+        };
+        for (key, value) in [("run_s", t.run_s), ("start_s", t.start_s)] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(invalid(format!(
+                    "[timeouts] {key} = {value}: expected a positive number of seconds"
+                )));
+            }
+        }
+        let mut variables = parsed.variables;
+        for (key, value) in overrides {
+            if !variables.contains_key(key) {
+                let known: Vec<&str> = variables.keys().map(String::as_str).collect();
+                return Err(invalid(format!(
+                    "--var {key}=...: the harness declares no variable {key:?} (it has: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )));
+            }
+            variables.insert(key.clone(), value.clone());
+        }
+        let secrets: BTreeSet<String> = parsed.secrets.into_iter().collect();
+        if let Some(s) = secrets.iter().find(|s| !variables.contains_key(*s)) {
+            return Err(invalid(format!(
+                "secrets lists {s:?}, which is not in [variables]"
+            )));
+        }
+        Ok(Harness {
+            name,
+            description: parsed.description,
+            macro_path: anchor(
+                parsed
+                    .macro_file
+                    .as_deref()
+                    .unwrap_or(Path::new("install.rhai")),
+            ),
+            screens_root: match parsed.screens_root {
+                Some(p) => anchor(&p),
+                None => dir.join("../../screens"),
+            },
+            screen_set: parsed.screens,
+            dir: dir.to_path_buf(),
+            guest,
+            timeouts: Timeouts {
+                run: Duration::from_secs_f64(t.run_s),
+                start: Duration::from_secs_f64(t.start_s),
+                max_operations: t.max_operations,
+            },
+            variables,
+            secrets,
+        })
+    }
+
+    /// The variables with secret values replaced, for results and logs.
+    pub fn public_variables(&self) -> BTreeMap<String, String> {
+        self.variables
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    if self.secrets.contains(k) {
+                        "<secret>".into()
+                    } else {
+                        v.clone()
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+fn guest_config(
+    g: FileGuest,
+    t: &FileTimeouts,
+    anchor: &dyn Fn(&Path) -> PathBuf,
+) -> Result<QemuConfig, String> {
+    let b = g.boot;
+    let boot = match (b.kernel, b.iso, b.disk) {
+        (Some(kernel), None, false) => BootMedia::Kernel {
+            kernel: anchor(&kernel),
+            initrd: b.initrd.as_deref().map(anchor),
+            cmdline: b.cmdline,
+        },
+        (None, Some(iso), false) => BootMedia::Iso(anchor(&iso)),
+        (None, None, true) => BootMedia::Disk,
+        _ => {
+            return Err(
+                "[guest.boot] needs exactly one of: kernel (+ initrd, cmdline), iso, disk = true"
+                    .into(),
+            );
+        }
+    };
+    if g.memory_mib < 16 || g.cpus == 0 {
+        return Err(format!(
+            "[guest] memory_mib = {} and cpus = {}: expected at least 16 MiB and 1 CPU",
+            g.memory_mib, g.cpus
+        ));
+    }
+    Ok(QemuConfig {
+        binary: g.binary,
+        memory_mib: g.memory_mib,
+        cpus: g.cpus,
+        accel: g.accel,
+        disks: g
+            .disks
+            .into_iter()
+            .map(|d| DiskSpec {
+                size: d.size,
+                interface: d.interface,
+            })
+            .collect(),
+        boot,
+        network: g.network,
+        extra_args: g.extra_args,
+        media_provided_by: g
+            .media_provided_by
+            .unwrap_or_else(|| "the harness's author".into()),
+        start_timeout: Duration::from_secs_f64(t.start_s),
+    })
+}
+
+/// Parses one `--var name=value`.
+pub fn parse_override(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("--var {s:?}: expected name=value")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+description = "test"
+screens = "debian-12"
+secrets = ["root_password"]
+[guest]
+memory_mib = 1024
+media_provided_by = "the package debian-installer-12-netboot-amd64"
+disks = [{ size = "8G" }]
+[guest.boot]
+kernel = "k/linux"
+initrd = "/abs/initrd.gz"
+cmdline = "vga=788 --- quiet"
+[timeouts]
+run_s = 600
+[variables]
+hostname = "box"
+root_password = "hunter2"
+"#;
+
+    fn parse(text: &str, overrides: &[(&str, &str)]) -> Result<Harness, ScriptError> {
+        let o: Vec<(String, String)> = overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Harness::parse(text, Path::new("h/harness.toml"), Path::new("/h/x"), &o)
+    }
+
+    #[test]
+    fn parses_paths_defaults_overrides_and_secrets() {
+        let h = parse(GOOD, &[("hostname", "box1")]).unwrap();
+        assert_eq!(h.variables["hostname"], "box1");
+        assert_eq!(h.public_variables()["root_password"], "<secret>");
+        assert_eq!(h.macro_path, Path::new("/h/x/install.rhai"));
+        assert_eq!(h.timeouts.run, Duration::from_secs(600));
+        let guest = h.guest.as_ref().unwrap();
+        assert_eq!(guest.cpus, 1);
+        assert_eq!(guest.disks[0].interface, "virtio");
+        match &guest.boot {
+            BootMedia::Kernel {
+                kernel,
+                initrd,
+                cmdline,
+            } => {
+                assert_eq!(kernel, Path::new("/h/x/k/linux"));
+                assert_eq!(initrd.as_deref(), Some(Path::new("/abs/initrd.gz")));
+                assert_eq!(cmdline, "vga=788 --- quiet");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_keys_bad_values_and_undeclared_overrides_are_errors() {
+        let typo = GOOD.replace("memory_mib", "memroy_mib");
+        let err = parse(&typo, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("memroy_mib") && err.contains("h/harness.toml"),
+            "{err}"
+        );
+        let err = parse(GOOD, &[("hostnme", "x")]).unwrap_err().to_string();
+        assert!(err.contains("hostnme") && err.contains("hostname"), "{err}");
+        let err = parse(&GOOD.replace("run_s = 600", "run_s = -1"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("run_s"), "{err}");
+        let both = GOOD.replace("cmdline =", "iso = \"a.iso\"\ncmdline =");
+        let err = parse(&both, &[]).unwrap_err().to_string();
+        assert!(err.contains("exactly one"), "{err}");
+    }
+
+    #[test]
+    fn missing_media_name_the_package() {
+        let h = parse(GOOD, &[]).unwrap();
+        let err = h.guest.unwrap().check_media().unwrap_err().to_string();
+        assert!(
+            err.contains("/h/x/k/linux") && err.contains("debian-installer-12-netboot-amd64"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn override_syntax() {
+        assert_eq!(parse_override("a=b=c").unwrap(), ("a".into(), "b=c".into()));
+        assert!(parse_override("novalue").is_err());
+    }
+}
