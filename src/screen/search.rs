@@ -17,6 +17,9 @@ use crate::rfb::Rect;
 
 /// Coarse candidates refined per search.
 const CANDIDATES: usize = 8;
+/// Coarse candidates are at least this many coarse samples apart (either way), so that a
+/// row of near-equal placements along a line or a text row does not fill every candidate.
+const SPREAD: usize = 2;
 /// Candidates refined on the exact similarity at full resolution.
 const EXACT_CANDIDATES: usize = 3;
 /// Hill-climb steps allowed per candidate.
@@ -40,7 +43,7 @@ pub struct Found {
 pub struct Scratch {
     planes: Planes,
     pyramid: LumaPyramid,
-    spans: Vec<(usize, usize)>,
+    exact: ExactScratch,
     coarse: Vec<(f64, usize, usize)>,
     integrals: Vec<Vec<Pair>>,
     half_ignore: Vec<Rect>,
@@ -49,16 +52,34 @@ pub struct Scratch {
     planes_stale: bool,
 }
 
+/// Side (in plane samples) of the tiles the local error is measured on: 16 px, or 32 px for
+/// a region compared at half resolution.
+pub const TILE: usize = 16;
+
+/// Buffers of [`exact`].
+#[derive(Default, Debug)]
+pub struct ExactScratch {
+    spans: Vec<(usize, usize)>,
+    /// Per tile of the current tile row: Σw, Σwt, Σws, Σwt², Σws², Σwts in lanes.
+    tiles: Vec<[[f32; LANES]; 6]>,
+    /// The same for the region's outer [`EDGE`] samples (in the region's sums, in no tile).
+    border: [[f32; LANES]; 6],
+}
+
+/// Width (samples) of the region's edge left out of the tiles: the smoothing border.
+const EDGE: usize = PAD as usize;
+
 /// The exact similarity of `t` placed with its top-left corner at `(x, y)` of the image whose
 /// planes (covering that placement) are `shot`. Pixels inside `ignore` (image coordinates)
-/// are left out.
+/// are left out. Besides the region's luma and chroma errors this measures the worst
+/// [`TILE`]-sized tile (see [`similarity::Components::local_error`]).
 pub fn exact(
     t: &Template,
     shot: &Planes,
     x: u32,
     y: u32,
     ignore: &[Rect],
-    spans: &mut Vec<(usize, usize)>,
+    es: &mut ExactScratch,
 ) -> (f64, Components) {
     let (w, h) = (t.plane_w, t.plane_h);
     let sw = shot.rect.w as usize;
@@ -70,30 +91,46 @@ pub fn exact(
     } else {
         (0, 0)
     };
+    // Tiles: TILE × TILE, the last column and row of tiles taking the remainder.
+    let (ntx, nty) = ((w / TILE).max(1), (h / TILE).max(1));
+    let several = ntx * nty > 1;
+    es.tiles.clear();
+    es.tiles.resize(ntx, [[0f32; LANES]; 6]);
+    es.border = [[0f32; LANES]; 6];
+    let mut local = 0f64;
     let mut luma = LumaSums::default();
     let mut chroma = ChromaSums::default();
     for j in 0..h {
-        spans.clear();
-        row_spans(w, x, y + j as u32, ignore, spans);
+        es.spans.clear();
+        row_spans(w, x, y + j as u32, ignore, &mut es.spans);
         let trow = j * w;
         let srow = (oy + j) * sw + ox;
-        for &(a, b) in spans.iter() {
-            let ty = &t.planes.y[trow + a..trow + b];
-            let sy = &shot.y[srow + a..srow + b];
+        for &(a, b) in es.spans.iter() {
             let wt = t.weights.as_ref().map(|w| &w[trow + a..trow + b]);
-            let [n, st, ss, stt, sss, sst] = match wt {
-                None => {
-                    let [st, ss, stt, sss, sst] = luma_row(ty, sy);
-                    [(b - a) as f32, st, ss, stt, sss, sst]
+            // The outer EDGE samples of the region go to `border`: the smoothing reads
+            // beyond the region there, so they also show what surrounds it, which is not
+            // the region's content (a moved screen has other surroundings).
+            let edge_row = j < EDGE || j + EDGE >= h;
+            let mut c = a;
+            while c < b {
+                let k = (c / TILE).min(ntx - 1);
+                let (end, acc) = if edge_row || c < EDGE {
+                    (if edge_row { b } else { EDGE.min(b) }, &mut es.border)
+                } else if c + EDGE >= w {
+                    (b, &mut es.border)
+                } else if k + 1 == ntx {
+                    ((w - EDGE).min(b), &mut es.tiles[k])
+                } else {
+                    (((k + 1) * TILE).min(w - EDGE).min(b), &mut es.tiles[k])
+                };
+                let ty = &t.planes.y[trow + c..trow + end];
+                let sy = &shot.y[srow + c..srow + end];
+                match &t.weights {
+                    None => luma_lanes(ty, sy, acc),
+                    Some(wv) => luma_lanes_weighted(ty, sy, &wv[trow + c..trow + end], acc),
                 }
-                Some(wt) => luma_row_weighted(ty, sy, wt),
-            };
-            luma.n += n as f64;
-            luma.t += st as f64;
-            luma.s += ss as f64;
-            luma.tt += stt as f64;
-            luma.ss += sss as f64;
-            luma.st += sst as f64;
+                c = end;
+            }
             if j % 2 == 0 {
                 let [n, d2, cb, cbb, cr, crr] = chroma_row(
                     &t.planes.cb[trow + a..trow + b],
@@ -110,8 +147,96 @@ pub fn exact(
                 chroma.crr += crr as f64;
             }
         }
+        let tile_row_done = j + 1 == h || ((j + 1) % TILE == 0 && (j + 1) / TILE < nty);
+        if tile_row_done {
+            let last = j + 1 == h;
+            let border = last.then_some(&mut es.border);
+            for (acc, is_border) in es
+                .tiles
+                .iter_mut()
+                .map(|a| (a, false))
+                .chain(border.map(|a| (a, true)))
+            {
+                let [n, st, ss, stt, sss, sst] = acc.map(|l| l.iter().map(|&v| v as f64).sum());
+                *acc = [[0f32; LANES]; 6];
+                let tile = LumaSums {
+                    n,
+                    t: st,
+                    s: ss,
+                    tt: stt,
+                    ss: sss,
+                    st: sst,
+                };
+                luma.n += n;
+                luma.t += st;
+                luma.s += ss;
+                luma.tt += stt;
+                luma.ss += sss;
+                luma.st += sst;
+                if several && !is_border && n >= (TILE * TILE / 4) as f64 {
+                    local = local.max(similarity::relative_luma_error(&tile));
+                }
+            }
+        }
     }
-    similarity::similarity(&luma, &chroma)
+    similarity::similarity(&luma, &chroma, local)
+}
+
+/// Adds Σ1, Σt, Σs, Σt², Σs², Σts of two equally long rows to `acc` (lane-wise).
+#[inline]
+fn luma_lanes(t: &[f32], s: &[f32], acc: &mut [[f32; LANES]; 6]) {
+    let n = t.len().min(s.len());
+    let m = n - n % LANES;
+    for (tk, sk) in t[..m].chunks_exact(LANES).zip(s[..m].chunks_exact(LANES)) {
+        for i in 0..LANES {
+            let (a, b) = (tk[i], sk[i]);
+            acc[0][i] += 1.0;
+            acc[1][i] += a;
+            acc[2][i] += b;
+            acc[3][i] += a * a;
+            acc[4][i] += b * b;
+            acc[5][i] += a * b;
+        }
+    }
+    for (i, (&a, &b)) in t[m..n].iter().zip(&s[m..n]).enumerate() {
+        acc[0][i] += 1.0;
+        acc[1][i] += a;
+        acc[2][i] += b;
+        acc[3][i] += a * a;
+        acc[4][i] += b * b;
+        acc[5][i] += a * b;
+    }
+}
+
+/// Adds Σw, Σwt, Σws, Σwt², Σws², Σwts of equally long rows to `acc` (lane-wise).
+#[inline]
+fn luma_lanes_weighted(t: &[f32], s: &[f32], w: &[f32], acc: &mut [[f32; LANES]; 6]) {
+    let n = t.len().min(s.len()).min(w.len());
+    let m = n - n % LANES;
+    for ((tk, sk), wk) in t[..m]
+        .chunks_exact(LANES)
+        .zip(s[..m].chunks_exact(LANES))
+        .zip(w[..m].chunks_exact(LANES))
+    {
+        for i in 0..LANES {
+            let (a, b, c) = (tk[i], sk[i], wk[i]);
+            let (ca, cb) = (c * a, c * b);
+            acc[0][i] += c;
+            acc[1][i] += ca;
+            acc[2][i] += cb;
+            acc[3][i] += ca * a;
+            acc[4][i] += cb * b;
+            acc[5][i] += ca * b;
+        }
+    }
+    for (i, ((&a, &b), &c)) in t[m..n].iter().zip(&s[m..n]).zip(&w[m..n]).enumerate() {
+        acc[0][i] += c;
+        acc[1][i] += c * a;
+        acc[2][i] += c * b;
+        acc[3][i] += c * a * a;
+        acc[4][i] += c * b * b;
+        acc[5][i] += c * a * b;
+    }
 }
 
 /// Accumulator lanes: sums are kept in this many independent lanes so the compiler can use
@@ -364,20 +489,21 @@ fn score_at(
     s: &mut Scratch,
 ) -> (f64, Components) {
     let (w, h) = (t.rect.w, t.rect.h);
-    if t.step == 2 {
-        s.planes.compute_half(image, Rect::new(x, y, w, h));
+    if t.step > 1 {
+        let st = t.step;
+        s.planes.compute_reduced(image, Rect::new(x, y, w, h), st);
         s.planes_stale = true;
         s.half_ignore.clear();
         s.half_ignore.extend(ignore.iter().map(|r| {
-            let (x0, y0) = (r.x / 2, r.y / 2);
+            let (x0, y0) = (r.x / st, r.y / st);
             Rect::new(
                 x0,
                 y0,
-                r.right().div_ceil(2) - x0,
-                r.bottom().div_ceil(2) - y0,
+                r.right().div_ceil(st) - x0,
+                r.bottom().div_ceil(st) - y0,
             )
         }));
-        return exact(t, &s.planes, x / 2, y / 2, &s.half_ignore, &mut s.spans);
+        return exact(t, &s.planes, x / st, y / st, &s.half_ignore, &mut s.exact);
     }
     if !s.planes.covers(Rect::new(x, y, w, h)) || s.planes_stale {
         let rx0 = x.saturating_sub(pad).max(bounds.0.min(x));
@@ -388,7 +514,7 @@ fn score_at(
             .compute(image, Rect::new(rx0, ry0, rx1 - rx0, ry1 - ry0));
         s.planes_stale = false;
     }
-    exact(t, &s.planes, x, y, ignore, &mut s.spans)
+    exact(t, &s.planes, x, y, ignore, &mut s.exact)
 }
 
 /// Whether a region found `(dx, dy)` away from where it was expected is really content that
@@ -558,7 +684,7 @@ fn find_anywhere(
         s.planes_stale = false;
         for y in y0..=y1 {
             for x in x0..=x1 {
-                let (sim, c) = exact(t, &s.planes, x, y, ignore, &mut s.spans);
+                let (sim, c) = exact(t, &s.planes, x, y, ignore, &mut s.exact);
                 consider(
                     Found {
                         x,
@@ -610,7 +736,7 @@ fn find_anywhere(
         }
         if picked
             .iter()
-            .any(|&(px, py, _)| px.abs_diff(cx) <= 1 && py.abs_diff(cy) <= 1)
+            .any(|&(px, py, _)| px.abs_diff(cx) <= SPREAD && py.abs_diff(cy) <= SPREAD)
         {
             continue;
         }

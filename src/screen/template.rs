@@ -8,8 +8,12 @@ use crate::rfb::Rect;
 
 /// The coarsest pyramid level used for searching (blocks of 2^3 = 8 px).
 const MAX_LEVEL: usize = 3;
-/// A coarse level is used only while the template still has this many pixels each way there.
+/// Level 1 (2×2 blocks) is used when the template still has this many samples each way there.
 const MIN_COARSE_SIDE: usize = 5;
+/// Coarser levels only while it keeps this many: a template placed half a block off the block
+/// grid looks different at that level, and a small one then loses against look-alike rows
+/// elsewhere (the true place must stay among the candidates).
+const MIN_TOP_SIDE: usize = 8;
 
 /// One coarse pyramid level of a template.
 #[derive(Clone, Debug)]
@@ -38,11 +42,10 @@ pub struct Template {
     /// How far (px) from `rect` the region may be found.
     pub margin: u32,
     /// Smoothed Y/Cb/Cr of the region (computed with the reference's surroundings), at full
-    /// resolution, or at half resolution when `step` is 2.
+    /// resolution, or at 1/`step` resolution.
     pub planes: Planes,
-    /// 1, or 2 for regions of more than [`LARGE`] pixels: those are compared at half
-    /// resolution ([`Planes::compute_half`]), a quarter of the work, because what must be
-    /// seen in a region that big is its layout, not single pixels.
+    /// 1, or 2 or 4 for regions of more than [`MAX_SAMPLES`] pixels (see [`step_for`]): those are
+    /// compared at reduced resolution ([`Planes::compute_reduced`]).
     pub step: u32,
     /// Width and height of `planes` (and of `weights`).
     pub plane_w: usize,
@@ -57,8 +60,24 @@ pub struct Template {
     pub ring: Vec<(u32, u32, f32)>,
 }
 
-/// Regions with more pixels than this are compared at half resolution.
-pub const LARGE: u32 = 40_000;
+/// A region is compared with at most this many samples: every pixel up to this size, then
+/// 2×2 or (above four times this) 4×4 block means.
+pub const MAX_SAMPLES: u32 = 20_000;
+
+/// Sample step a region is compared at: the smallest of 1, 2, 4 that keeps it within
+/// [`MAX_SAMPLES`] samples (4 at most). A region that big says what it says with its layout —
+/// text lines, icons, buttons — which survives block means, while the cost of comparing it
+/// stays bounded.
+fn step_for(rect: Rect) -> u32 {
+    let px = rect.w * rect.h;
+    if px <= MAX_SAMPLES || rect.w < 16 || rect.h < 16 {
+        1
+    } else if px / 4 <= MAX_SAMPLES || rect.w < 32 || rect.h < 32 {
+        2
+    } else {
+        4
+    }
+}
 
 /// Width (px) of the band around a region kept in [`Template::ring`].
 pub const RING: u32 = 4;
@@ -93,24 +112,31 @@ impl Template {
     ) -> Template {
         let weights = weights.filter(|w| w.iter().any(|&v| v < 1.0));
         let (w, h) = (rect.w as usize, rect.h as usize);
-        let step = if rect.w * rect.h > LARGE && rect.w >= 8 && rect.h >= 8 {
-            2
-        } else {
-            1
-        };
-        let (planes, compare_weights) = if step == 2 {
+        let step = step_for(rect);
+        let (planes, compare_weights) = if step > 1 {
             let mut p = Planes::default();
-            p.compute_half(image, rect);
-            (p, weights.as_ref().map(|wt| halve(w, h, wt).2))
+            p.compute_reduced(image, rect, step);
+            let reduced = weights.as_ref().map(|wt| {
+                let mut l = (w, h, wt.clone());
+                for _ in 0..step.trailing_zeros() {
+                    l = halve(l.0, l.1, &l.2);
+                }
+                l.2
+            });
+            (p, reduced)
         } else {
             (Planes::of(image, rect), weights.clone())
         };
         let (plane_w, plane_h) = (planes.rect.w as usize, planes.rect.h as usize);
         let mut levels = 0;
-        while levels < MAX_LEVEL
-            && (w >> (levels + 1)) >= MIN_COARSE_SIDE
-            && (h >> (levels + 1)) >= MIN_COARSE_SIDE
-        {
+        while levels < MAX_LEVEL && {
+            let min = if levels == 0 {
+                MIN_COARSE_SIDE
+            } else {
+                MIN_TOP_SIDE
+            };
+            (w >> (levels + 1)) >= min && (h >> (levels + 1)) >= min
+        } {
             levels += 1;
         }
         let mut pyramid = LumaPyramid::default();
