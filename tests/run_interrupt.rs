@@ -34,11 +34,21 @@ fn harness(dir: &Path) -> PathBuf {
     h
 }
 
+/// A `vncpilot run` child, killed if the test ends before it exits.
+struct Run(Child);
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `vncpilot run` on the empty-disk harness and returns once the guest is up (the
 /// `guest_ready` event is in events.jsonl), with the run's results folder.
-fn start_run(tmp: &Path) -> (Child, PathBuf) {
+fn start_run(tmp: &Path) -> (Run, PathBuf) {
     let results = tmp.join("results");
-    let child = Command::new(env!("CARGO_BIN_EXE_vncpilot"))
+    let child = Run(Command::new(env!("CARGO_BIN_EXE_vncpilot"))
         .arg("run")
         .arg(harness(tmp))
         .arg("--results")
@@ -46,7 +56,7 @@ fn start_run(tmp: &Path) -> (Child, PathBuf) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start vncpilot");
+        .expect("start vncpilot"));
     let latest = results.join("latest");
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -62,25 +72,23 @@ fn start_run(tmp: &Path) -> (Child, PathBuf) {
     }
 }
 
-fn signal(child: &Child, name: &str) {
+fn signal(child: &Run, name: &str) {
     let ok = Command::new("kill")
         .arg(format!("-{name}"))
-        .arg(child.id().to_string())
+        .arg(child.0.id().to_string())
         .status()
         .unwrap()
         .success();
     assert!(ok, "kill -{name} failed");
 }
 
-fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+fn wait_exit(child: &mut Run, limit: Duration) -> std::process::ExitStatus {
     let deadline = Instant::now() + limit;
     loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.0.try_wait().unwrap() {
             return status;
         }
         if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
             panic!("vncpilot did not exit within {limit:?} of the signal");
         }
         std::thread::sleep(Duration::from_millis(50));
