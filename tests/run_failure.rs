@@ -4,66 +4,12 @@
 //! with file:line:col.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-/// A real Xvnc on a private unix socket, killed on drop.
-struct Xvnc {
-    child: Child,
-    socket: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Xvnc {
-    fn start() -> Xvnc {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = dir.path().join("vnc.sock");
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let display = format!(":{}", 200 + (std::process::id() % 400) * 2 + n);
-        let child = Command::new("Xvnc")
-            .args([
-                &display,
-                "-geometry",
-                "1280x800",
-                "-depth",
-                "24",
-                "-SecurityTypes",
-                "None",
-                "-rfbport",
-                "-1",
-            ])
-            .arg("-rfbunixpath")
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start Xvnc (TigerVNC)");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !socket.exists() {
-            assert!(
-                Instant::now() < deadline,
-                "Xvnc did not open {}",
-                socket.display()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Xvnc {
-            child,
-            socket,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Xvnc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::xvnc::{Xvnc, XvncAuth};
 
 fn harness(dir: &Path, script: &str) -> PathBuf {
     let h = dir.join("wrong-installer");
@@ -86,7 +32,7 @@ fn run(harness: &Path, xvnc: &Xvnc, results: &Path) -> (Option<i32>, Value) {
         .arg("run")
         .arg(harness)
         .arg("--vnc")
-        .arg(format!("unix:{}", xvnc.socket.display()))
+        .arg(xvnc.unix_addr())
         .arg("--results")
         .arg(results)
         .stdout(Stdio::null())
@@ -98,7 +44,7 @@ fn run(harness: &Path, xvnc: &Xvnc, results: &Path) -> (Option<i32>, Value) {
 
 #[test]
 fn a_screen_that_never_comes_fails_with_evidence() {
-    let xvnc = Xvnc::start();
+    let xvnc = Xvnc::start(1280, 800, XvncAuth::None);
     let tmp = tempfile::tempdir().unwrap();
     let h = harness(
         tmp.path(),
@@ -130,7 +76,7 @@ fn a_screen_that_never_comes_fails_with_evidence() {
 
 #[test]
 fn macro_errors_exit_2_with_file_line_col_and_secrets_stay_out() {
-    let xvnc = Xvnc::start();
+    let xvnc = Xvnc::start(1280, 800, XvncAuth::None);
     let tmp = tempfile::tempdir().unwrap();
     let h = harness(
         tmp.path(),

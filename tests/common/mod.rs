@@ -4,7 +4,6 @@
 pub mod devtools;
 pub mod qemu;
 pub mod xvnc;
-pub mod xvnc_desktop;
 
 use std::fs::File;
 
