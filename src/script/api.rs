@@ -13,7 +13,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Position};
 use serde_json::Value;
 
 use super::context::{RunContext, Stop};
-use crate::report::Progress;
+use crate::report::{Progress, ScreenCheck};
 use crate::screen::Watcher;
 
 pub type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
@@ -232,6 +232,12 @@ impl RunContext {
             if let Some(f) = frame.take() {
                 self.observer.frame(&f);
                 for (name, m) in watcher.update(&f) {
+                    self.observer.screen_checked(&ScreenCheck {
+                        step,
+                        screen: &name,
+                        result: &m,
+                        frame: &f,
+                    });
                     let b = best.entry(name.clone()).or_insert(0.0);
                     *b = b.max(m.similarity);
                     if m.matched {

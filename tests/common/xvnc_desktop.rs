@@ -111,6 +111,14 @@ impl XvncDesktop {
             .expect("start xterm");
         self.xterm = Some(child);
     }
+
+    /// Closes the xterm opened by [`start_xterm`](Self::start_xterm) (the desktop is empty again).
+    pub fn stop_xterm(&mut self) {
+        if let Some(mut xterm) = self.xterm.take() {
+            let _ = xterm.kill();
+            let _ = xterm.wait();
+        }
+    }
 }
 
 impl Drop for XvncDesktop {
