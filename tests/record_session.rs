@@ -20,7 +20,7 @@ use vncpilot::rfb::{Addr, ConnectOptions, Frame, RfbError, Session};
 use vncpilot::screen::Reference;
 
 use common::report_page::ReportPage;
-use common::xvnc_desktop::XvncDesktop;
+use common::xvnc::{Xvnc, XvncAuth};
 
 const TEXT: &str = "vncpilot";
 /// One key every 400 ms, like a person typing: well above the recorder's 100 ms frame slot, so
@@ -82,9 +82,9 @@ struct Key {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_xterm_session_replays_at_the_right_times() {
-    let mut desktop = XvncDesktop::start(1024, 768);
-    desktop.start_xterm();
-    let addr = Addr::parse(&desktop.addr()).expect("address");
+    let mut desktop = Xvnc::start(1024, 768, XvncAuth::None);
+    desktop.spawn_centred_xterm();
+    let addr = Addr::parse(&desktop.unix_addr()).expect("address");
     let session = Session::connect(&addr, ConnectOptions::default())
         .await
         .expect("connect to Xvnc");

@@ -19,7 +19,7 @@ use serde_json::Value;
 use vncpilot::record::{Manifest, Recording, subtitles, timecode};
 
 use common::report_page::ReportPage;
-use common::xvnc_desktop::XvncDesktop;
+use common::xvnc::{Xvnc, XvncAuth};
 
 /// Writes `<dir>/<name>/harness.toml` + `install.rhai`: a `--vnc`-only harness using the screen
 /// set `set` under `screens_root`, with `extra` appended to harness.toml (e.g. variables).
@@ -51,12 +51,12 @@ fn debian_screens() -> PathBuf {
 }
 
 /// `vncpilot run HARNESS --vnc ADDR --results RESULTS ARGS...`, not yet started.
-fn run_command(harness: &Path, desktop: &XvncDesktop, results: &Path, args: &[&str]) -> Command {
+fn run_command(harness: &Path, desktop: &Xvnc, results: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vncpilot"));
     cmd.arg("run")
         .arg(harness)
         .arg("--vnc")
-        .arg(desktop.addr())
+        .arg(desktop.unix_addr())
         .arg("--results")
         .arg(results)
         .args(args)
@@ -145,11 +145,11 @@ fn wait_for_event(results: &Path, action: &str, child: &mut Child) {
 }
 
 /// The desktop's screen once two snapshots 300 ms apart agree (≤ 20 s), via `vncpilot snap`.
-fn settled_screen(desktop: &XvncDesktop, scratch: &Path) -> RgbImage {
+fn settled_screen(desktop: &Xvnc, scratch: &Path) -> RgbImage {
     let path = scratch.join("snap.png");
     let snap = || {
         let status = Command::new(env!("CARGO_BIN_EXE_vncpilot"))
-            .args(["snap", "--vnc", &desktop.addr()])
+            .args(["snap", "--vnc", &desktop.unix_addr()])
             .arg(&path)
             .stdout(Stdio::null())
             .status()
@@ -257,7 +257,7 @@ fn vncpilot(args: &[&str]) -> (Option<i32>, String) {
 
 #[test]
 fn a_screen_that_never_comes_fails_with_evidence() {
-    let desktop = XvncDesktop::start(1280, 800);
+    let desktop = Xvnc::start(1280, 800, XvncAuth::None);
     let tmp = tempfile::tempdir().unwrap();
     let h = harness(
         tmp.path(),
@@ -303,15 +303,15 @@ fn a_screen_that_never_comes_fails_with_evidence() {
 fn a_failing_run_leaves_a_video_that_matches_its_events_and_no_secret() {
     const TYPED_SECRET: &str = "typed-Secret-4c9e1";
     const VARIABLE_SECRET: &str = "var-Secret-77d02";
-    let mut desktop = XvncDesktop::start(1024, 768);
+    let mut desktop = Xvnc::start(1024, 768, XvncAuth::None);
     let tmp = tempfile::tempdir().unwrap();
     // The screens: "ready" is the desktop with its xterm (compared where the xterm is);
     // "never" is the same with that place inverted, so it never comes.
     let empty = settled_screen(&desktop, tmp.path());
-    desktop.start_xterm();
+    desktop.spawn_centred_xterm();
     let ready = settled_screen(&desktop, tmp.path());
     let region = changed_box(&empty, &ready);
-    desktop.stop_xterm();
+    desktop.stop_clients();
     // Gone when only the pointer (drawn into the framebuffer by Xvnc once a client set a cursor)
     // differs from the empty desktop.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -360,7 +360,7 @@ fn a_failing_run_leaves_a_video_that_matches_its_events_and_no_secret() {
         .expect("start vncpilot");
     // The xterm appears only once the run watches: "ready" comes at a known, later time.
     wait_for_event(&results, "guest_ready", &mut child);
-    desktop.start_xterm();
+    desktop.spawn_centred_xterm();
     let status = wait_child(&mut child, Duration::from_secs(60));
     let run = Run::read(status, &results);
     assert_eq!(run.code, Some(1), "{}", run.result);
@@ -537,7 +537,7 @@ fn a_failing_run_leaves_a_video_that_matches_its_events_and_no_secret() {
 
 #[test]
 fn a_passing_run_keeps_no_video_unless_asked() {
-    let desktop = XvncDesktop::start(800, 600);
+    let desktop = Xvnc::start(800, 600, XvncAuth::None);
     let tmp = tempfile::tempdir().unwrap();
     let screen = settled_screen(&desktop, tmp.path());
     let screens = tmp.path().join("screens");
@@ -591,8 +591,8 @@ fn a_passing_run_keeps_no_video_unless_asked() {
 
 #[test]
 fn sigterm_mid_wait_exits_2_and_finishes_the_video() {
-    let mut desktop = XvncDesktop::start(1024, 768);
-    desktop.start_xterm();
+    let mut desktop = Xvnc::start(1024, 768, XvncAuth::None);
+    desktop.spawn_centred_xterm();
     let tmp = tempfile::tempdir().unwrap();
     let screens = tmp.path().join("screens");
     let magenta = RgbImage::from_pixel(1024, 768, Rgb([255, 0, 255]));
@@ -643,7 +643,7 @@ fn sigterm_mid_wait_exits_2_and_finishes_the_video() {
 
 #[test]
 fn macro_errors_exit_2_with_file_line_col_and_secrets_stay_out() {
-    let desktop = XvncDesktop::start(1280, 800);
+    let desktop = Xvnc::start(1280, 800, XvncAuth::None);
     let tmp = tempfile::tempdir().unwrap();
     let h = harness(
         tmp.path(),

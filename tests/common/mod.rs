@@ -5,7 +5,6 @@ pub mod devtools;
 pub mod qemu;
 pub mod report_page;
 pub mod xvnc;
-pub mod xvnc_desktop;
 
 use std::fs::File;
 

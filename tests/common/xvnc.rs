@@ -1,6 +1,11 @@
-//! A real TigerVNC `Xvnc` server with an `xterm` in it, started by a test and killed on drop.
+//! A real TigerVNC `Xvnc` server, started by a test and killed (with its X clients) on drop.
+//!
+//! Xvnc picks a free X display itself (`-displayfd`), so test binaries running at once never
+//! collide on displays. It listens for VNC on a Unix socket in a private temporary directory
+//! and on a free TCP port of 127.0.0.1, so tests can use either address form.
 
-use std::net::TcpStream;
+use std::io::Read;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,73 +26,115 @@ pub enum XvncAuth {
 }
 
 impl Xvnc {
-    /// Starts `Xvnc` at `width`×`height` on a free display, waiting (bounded) until it accepts
-    /// connections.
+    /// Starts `Xvnc` at `width`×`height` and waits (≤ 20 s) until it accepts connections.
     pub fn start(width: u32, height: u32, auth: XvncAuth) -> Xvnc {
-        let dir = tempfile::tempdir().expect("temp dir");
         let mut last_err = String::new();
-        // Several test binaries run at once: pick displays by process id, skip taken ones.
-        let base = 20 + (std::process::id() % 40) * 5;
-        for display in base..base + 200 {
-            let display = 20 + (display - 20) % 500;
-            if Path::new(&format!("/tmp/.X{display}-lock")).exists()
-                || Path::new(&format!("/tmp/.X11-unix/X{display}")).exists()
-            {
-                continue;
+        // The free port is found by binding port 0; another process could take it before Xvnc
+        // does, so a few attempts.
+        for _ in 0..5 {
+            match Xvnc::try_start(width, height, &auth) {
+                Ok(x) => return x,
+                Err(e) => last_err = e,
             }
-            let port = 5900 + display as u16;
-            let mut cmd = Command::new("Xvnc");
-            cmd.arg(format!(":{display}"))
-                .args(["-geometry", &format!("{width}x{height}"), "-depth", "24"])
-                .args(["-localhost", "-rfbport", &port.to_string()])
-                .args(["-AlwaysShared", "-nolisten", "tcp"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::from(
-                    std::fs::File::create(dir.path().join("xvnc.log")).unwrap(),
-                ));
-            match auth {
-                XvncAuth::None => {
-                    cmd.args(["-SecurityTypes", "None"]);
-                }
-                XvncAuth::Password(pw) => {
-                    let file = dir.path().join("passwd");
-                    make_passwd_file(pw, &file);
-                    cmd.args(["-SecurityTypes", "VncAuth", "-rfbauth"])
-                        .arg(&file);
-                }
-            }
-            let mut server = cmd
-                .spawn()
-                .expect("start Xvnc (package tigervnc-standalone-server)");
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while Instant::now() < deadline {
-                if let Ok(Some(status)) = server.try_wait() {
-                    last_err = format!("Xvnc :{display} exited with {status}");
-                    break;
-                }
-                // Both the VNC port and the X socket (clients started too early would exit).
-                if TcpStream::connect(("127.0.0.1", port)).is_ok()
-                    && Path::new(&format!("/tmp/.X11-unix/X{display}")).exists()
-                {
-                    return Xvnc {
-                        display,
-                        port,
-                        server,
-                        clients: Vec::new(),
-                        dir,
-                    };
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = server.kill();
-            let _ = server.wait();
         }
         panic!("could not start Xvnc: {last_err}");
     }
 
-    /// The address in vncpilot's `host::port` form.
+    fn try_start(width: u32, height: u32, auth: &XvncAuth) -> Result<Xvnc, String> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let socket = dir.path().join("vnc.sock");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free TCP port: {e}"))?
+            .port();
+        let mut cmd = Command::new("Xvnc");
+        cmd.args(["-geometry", &format!("{width}x{height}"), "-depth", "24"])
+            .args(["-localhost", "-rfbport", &port.to_string()])
+            .args(["-AlwaysShared", "-nolisten", "tcp", "-displayfd", "1"])
+            .arg("-rfbunixpath")
+            .arg(&socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(
+                std::fs::File::create(dir.path().join("xvnc.log")).expect("xvnc.log"),
+            ));
+        match auth {
+            XvncAuth::None => {
+                cmd.args(["-SecurityTypes", "None"]);
+            }
+            XvncAuth::Password(pw) => {
+                let file = dir.path().join("passwd");
+                make_passwd_file(pw, &file);
+                cmd.args(["-SecurityTypes", "VncAuth", "-rfbauth"])
+                    .arg(&file);
+            }
+        }
+        let mut server = cmd
+            .spawn()
+            .expect("start Xvnc (Debian package tigervnc-standalone-server)");
+        // -displayfd: Xvnc writes the display number and a newline once X clients may connect.
+        let mut stdout = server.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let mut byte = [0u8; 1];
+            while stdout.read(&mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {
+                text.push(byte[0] as char);
+            }
+            let _ = tx.send(text);
+        });
+        let fail = |mut server: Child, why: String| {
+            let _ = server.kill();
+            let _ = server.wait();
+            let log = std::fs::read_to_string(dir.path().join("xvnc.log")).unwrap_or_default();
+            Err(format!("{why}; Xvnc log:\n{log}"))
+        };
+        let display = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(text) => match text.trim().parse() {
+                Ok(d) => d,
+                Err(_) => return fail(server, format!("Xvnc -displayfd wrote {text:?}")),
+            },
+            Err(_) => return fail(server, "Xvnc did not report its display in 20 s".into()),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = server.try_wait() {
+                return fail(server, format!("Xvnc :{display} exited with {status}"));
+            }
+            if socket.exists() && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            if Instant::now() > deadline {
+                return fail(server, format!("Xvnc :{display} did not listen in 20 s"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Xvnc {
+            display,
+            port,
+            server,
+            clients: Vec::new(),
+            dir,
+        })
+    }
+
+    /// The TCP address in vncpilot's `host::port` form.
     pub fn addr(&self) -> String {
         format!("127.0.0.1::{}", self.port)
+    }
+
+    /// The Unix-socket address, `unix:/path`.
+    pub fn unix_addr(&self) -> String {
+        format!("unix:{}", self.socket().display())
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("vnc.sock")
+    }
+
+    /// A private directory that lives as long as the server.
+    pub fn dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
     }
 
     /// Starts an X client (e.g. `xterm`) on this display; it is killed with the server.
@@ -95,6 +142,8 @@ impl Xvnc {
         let child = Command::new(program)
             .args(args)
             .env("DISPLAY", format!(":{}", self.display))
+            .env("PS1", "$ ")
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -102,14 +151,42 @@ impl Xvnc {
         self.clients.push(child);
     }
 
-    /// An xterm covering the top-left of the screen, where the pointer starts, so that it has
-    /// the keyboard focus without a window manager. Its shell starts in `cwd`.
-    pub fn spawn_xterm(&mut self) {
-        self.spawn_client("xterm", &["-geometry", "100x30+0+0", "-e", "/bin/sh"]);
+    /// An xterm running `sh` at `geometry` (columns×rows+x+y). There is no window manager, so
+    /// X gives the keyboard to the window under the pointer: place it where the pointer is.
+    pub fn spawn_xterm_at(&mut self, geometry: &str) {
+        self.spawn_client(
+            "xterm",
+            &[
+                "-geometry",
+                geometry,
+                "-bg",
+                "white",
+                "-fg",
+                "black",
+                "-e",
+                "/bin/sh",
+            ],
+        );
     }
 
-    pub fn dir(&self) -> PathBuf {
-        self.dir.path().to_path_buf()
+    /// Closes every X client started so far (the desktop is empty again).
+    pub fn stop_clients(&mut self) {
+        for mut c in self.clients.drain(..) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// An xterm covering the top-left of the screen.
+    pub fn spawn_xterm(&mut self) {
+        self.spawn_xterm_at("100x30+0+0");
+    }
+
+    /// An xterm over the screen's centre, where Xvnc starts the pointer, so that typing
+    /// reaches it without moving the pointer; with a plain prompt (no shell rc files), so the
+    /// screen is the same on every machine.
+    pub fn spawn_centred_xterm(&mut self) {
+        self.spawn_xterm_at("80x24+300+250");
     }
 }
 
