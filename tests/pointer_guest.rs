@@ -1,8 +1,10 @@
-//! The pointer on a real guest: the Debian 12 graphical installer under QEMU (TCG), once with
-//! its default PS/2 mouse (relative, accelerated, software cursor drawn into the framebuffer)
-//! and once with a usb-tablet (absolute). On the location screen it clicks "Canada" — checked
-//! by the row turning highlighted — and then "Continue" — checked by the keyboard screen
-//! matching its reference.
+//! The pointer on a real guest: the Debian 12 graphical installer under QEMU (TCG) with a
+//! usb-tablet (absolute). On the location screen it clicks "Canada" — checked by the row
+//! turning highlighted — and then "Continue" — checked by the keyboard screen matching its
+//! reference. The same with the default PS/2 mouse (relative, accelerated, software cursor
+//! drawn into the framebuffer) is covered end to end by tests/run_debian_gtk.rs, through a
+//! macro's `click`/`click_screen` (one guest boot less for the suite); `click_canada_then_continue`
+//! still takes the expected mode so either can be run by hand.
 
 mod common;
 
@@ -193,11 +195,6 @@ async fn click_canada_then_continue(extra: &[&str], expect: Mode) {
     )
     .await;
     session.close().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ps2_mouse_clicks_a_list_entry_and_continue() {
-    click_canada_then_continue(&[], Mode::Relative).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

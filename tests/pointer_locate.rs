@@ -59,7 +59,11 @@ fn the_cursor_rectangle_keeps_a_match_from_being_spoiled() {
     let sprites = CursorSprite::load_dir(Path::new("screens/cursors")).unwrap();
     // (The screenshot also shows where the cursor was when it was taken: in the banner, tip at
     // (690, 0). The update that drew the new one is the damage.)
-    sprites[0].draw(&mut image, 60, 90);
+    let arrow = sprites
+        .iter()
+        .find(|s| s.name() == "debian-installer")
+        .expect("the arrow sprite");
+    arrow.draw(&mut image, 60, 90);
     let frame = vncpilot::rfb::Frame {
         serial: 1,
         time: std::time::Instant::now(),

@@ -103,6 +103,27 @@ impl Locator {
             .collect()
     }
 
+    /// Finds the cursor only where `frame` changed (and the server's cursor shape, when it sent
+    /// one): enough to notice a cursor that appears or moves while watching a screen, without a
+    /// search of the whole frame for every update when there is no cursor to see.
+    pub fn find_in_damage(&mut self, frame: &Frame, near: Option<(u32, u32)>) -> Option<Found> {
+        if let Some(shape) = &frame.cursor
+            && let Some(sprite) = CursorSprite::from_shape(shape)
+        {
+            self.add(sprite);
+        }
+        let partial: Vec<Rect> = frame
+            .damage
+            .iter()
+            .filter(|d| !d.is_empty())
+            .copied()
+            .collect();
+        if partial.is_empty() {
+            return None;
+        }
+        self.best(&frame.image, &partial, near, false)
+    }
+
     /// Finds the cursor in `image`, searching the `damage` and the spot `near` first, then
     /// everywhere.
     pub fn find(

@@ -13,8 +13,10 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Position};
 use serde_json::Value;
 
 use super::context::{RunContext, Stop};
-use crate::report::Progress;
+use crate::report::{Progress, ScreenCheck};
+use crate::rfb::{Frame, Rect};
 use crate::screen::Watcher;
+use image::RgbImage;
 
 pub type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 
@@ -52,7 +54,14 @@ pub fn register(engine: &mut Engine, ctx: &Arc<RunContext>) {
     engine.register_fn(
         "wait_still",
         move |still: Dynamic, timeout: Dynamic| -> RhaiResult<()> {
-            c.wait_still(&still, &timeout)
+            c.wait_still(&still, &timeout, &StillOptions::default())
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn(
+        "wait_still",
+        move |still: Dynamic, timeout: Dynamic, options: rhai::Map| -> RhaiResult<()> {
+            c.wait_still(&still, &timeout, &StillOptions::parse(&options)?)
         },
     );
     let c = ctx.clone();
@@ -183,6 +192,150 @@ fn screen_names(names: Dynamic) -> RhaiResult<Vec<String>> {
     )))
 }
 
+/// What `wait_still` does not count as change: rectangles to ignore (a blinking text cursor,
+/// a clock) and frames that changed fewer than `min_change` pixels (compared with the screen
+/// as it was when it went quiet).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StillOptions {
+    pub ignore: Vec<Rect>,
+    pub min_change: u64,
+}
+
+impl StillOptions {
+    /// `#{ignore: [[x, y, w, h], ...], min_change: pixels}`; unknown keys are an error.
+    pub fn parse(map: &rhai::Map) -> RhaiResult<StillOptions> {
+        let mut out = StillOptions::default();
+        for (key, value) in map {
+            match key.as_str() {
+                "ignore" => {
+                    let list = value.clone().into_array().map_err(|t| {
+                        error(format!(
+                            "wait_still: ignore must be an array of [x, y, w, h], not {t}"
+                        ))
+                    })?;
+                    for (i, item) in list.into_iter().enumerate() {
+                        out.ignore.push(
+                            rect(item)
+                                .map_err(|m| error(format!("wait_still: ignore[{i}]: {m}")))?,
+                        );
+                    }
+                }
+                "min_change" => {
+                    let n = value.as_int().map_err(|t| {
+                        error(format!(
+                            "wait_still: min_change must be a number of pixels, not {t}"
+                        ))
+                    })?;
+                    out.min_change = u64::try_from(n).map_err(|_| {
+                        error(format!(
+                            "wait_still: min_change = {n}: expected 0 or more pixels"
+                        ))
+                    })?;
+                }
+                other => {
+                    return Err(error(format!(
+                        "wait_still: unknown option {other:?} (expected ignore, min_change)"
+                    )));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether `frame` counts as a change of the screen that was `quiet` (same size).
+    pub fn counts(&self, frame: &Frame, quiet: &RgbImage) -> bool {
+        let outside: Vec<Rect> = frame
+            .damage
+            .iter()
+            .filter(|d| !d.is_empty())
+            .flat_map(|d| subtract(*d, &self.ignore))
+            .collect();
+        if outside.is_empty() {
+            return false;
+        }
+        if (self.min_change == 0 && self.ignore.is_empty())
+            || frame.image.dimensions() != quiet.dimensions()
+        {
+            return true;
+        }
+        // Damage is coarse (QEMU reports 16-pixel-wide blocks), so a blink inside an ignored
+        // rectangle can be reported as damage beside it: compare the pixels themselves.
+        let threshold = self.min_change.max(1);
+        let mut changed = 0u64;
+        for r in &outside {
+            for y in r.y..r.bottom().min(quiet.height()) {
+                for x in r.x..r.right().min(quiet.width()) {
+                    if frame.image.get_pixel(x, y) != quiet.get_pixel(x, y) {
+                        changed += 1;
+                        if changed >= threshold {
+                            return true;
+                        }
+                    }
+                }
+            }
+        }
+        false
+    }
+}
+
+/// `[x, y, w, h]`, non-negative integers, non-empty.
+fn rect(item: Dynamic) -> Result<Rect, String> {
+    let parts = item
+        .into_array()
+        .map_err(|t| format!("expected [x, y, w, h], not {t}"))?;
+    if parts.len() != 4 {
+        return Err(format!(
+            "expected [x, y, w, h], not {} numbers",
+            parts.len()
+        ));
+    }
+    let mut v = [0u32; 4];
+    for (slot, p) in v.iter_mut().zip(parts) {
+        let n = p
+            .as_int()
+            .map_err(|t| format!("expected integers in [x, y, w, h], not {t}"))?;
+        *slot = u32::try_from(n).map_err(|_| format!("{n}: expected 0 or more"))?;
+    }
+    if v[2] == 0 || v[3] == 0 {
+        return Err(format!("{}x{} is empty", v[2], v[3]));
+    }
+    Ok(Rect::new(v[0], v[1], v[2], v[3]))
+}
+
+/// The parts of `r` outside every rectangle of `holes` (at most 4 pieces per hole).
+fn subtract(r: Rect, holes: &[Rect]) -> Vec<Rect> {
+    let mut pieces = vec![r];
+    for h in holes {
+        let mut next = Vec::new();
+        for p in pieces {
+            if !p.intersects(h) {
+                next.push(p);
+                continue;
+            }
+            let (top, bottom) = (p.y.max(h.y), p.bottom().min(h.bottom()));
+            if h.y > p.y {
+                next.push(Rect::new(p.x, p.y, p.w, h.y - p.y));
+            }
+            if h.bottom() < p.bottom() {
+                next.push(Rect::new(p.x, h.bottom(), p.w, p.bottom() - h.bottom()));
+            }
+            if h.x > p.x {
+                next.push(Rect::new(p.x, top, h.x - p.x, bottom - top));
+            }
+            if h.right() < p.right() {
+                next.push(Rect::new(
+                    h.right(),
+                    top,
+                    p.right() - h.right(),
+                    bottom - top,
+                ));
+            }
+        }
+        pieces = next;
+    }
+    pieces
+}
+
 impl RunContext {
     /// Err if the run was stopped (Ctrl-C, whole-run timeout).
     pub(crate) fn check_cancel(&self) -> RhaiResult<()> {
@@ -228,10 +381,20 @@ impl RunContext {
         let start = Instant::now();
         let mut frames = self.display.subscribe();
         let mut frame = Some(self.display.latest().map_err(|e| error(e.to_string()))?);
+        let mut fresh = true;
         loop {
             if let Some(f) = frame.take() {
                 self.observer.frame(&f);
+                // A cursor drawn into the framebuffer must not spoil the match.
+                watcher.set_ignore(self.cursor_ignore(&f, fresh));
+                fresh = false;
                 for (name, m) in watcher.update(&f) {
+                    self.observer.screen_checked(&ScreenCheck {
+                        step,
+                        screen: &name,
+                        result: &m,
+                        frame: &f,
+                    });
                     let b = best.entry(name.clone()).or_insert(0.0);
                     *b = b.max(m.similarity);
                     if m.matched {
@@ -294,13 +457,26 @@ impl RunContext {
         )))
     }
 
-    fn wait_still(&self, still: &Dynamic, timeout: &Dynamic) -> RhaiResult<()> {
+    fn wait_still(
+        &self,
+        still: &Dynamic,
+        timeout: &Dynamic,
+        options: &StillOptions,
+    ) -> RhaiResult<()> {
         let step = self.next_step();
         let still = seconds(still, "still time")?;
         let timeout = seconds(timeout, "timeout")?;
         let start = Instant::now();
         let mut quiet_since = Instant::now();
         let mut frames = self.display.subscribe();
+        // What the screen looked like when it went quiet: small changes are measured against
+        // it, so a cursor blinking on and off stays small while a slow drift adds up.
+        let mut quiet_image = self
+            .display
+            .latest()
+            .map_err(|e| error(e.to_string()))?
+            .image
+            .clone();
         loop {
             self.check_cancel()?;
             if quiet_since.elapsed() >= still {
@@ -308,6 +484,8 @@ impl RunContext {
                     self.event("wait_still")
                         .with("step", step)
                         .with("still_s", still.as_secs_f64())
+                        .with("ignored", options.ignore.len())
+                        .with("min_change", options.min_change)
                         .with("duration_s", start.elapsed().as_secs_f64()),
                 );
                 return Ok(());
@@ -339,10 +517,11 @@ impl RunContext {
             if let Some(f) = frames
                 .next(wait.max(Duration::from_millis(10)))
                 .map_err(|e| error(e.to_string()))?
-                && f.damage.iter().any(|d| !d.is_empty())
+                && options.counts(&f, &quiet_image)
             {
                 self.observer.frame(&f);
                 quiet_since = Instant::now();
+                quiet_image = f.image.clone();
             }
         }
     }
@@ -491,19 +670,7 @@ impl RunContext {
             })
             .take(64)
             .collect();
-        std::fs::create_dir_all(&self.screenshots)
-            .map_err(|e| error(format!("{}: {e}", self.screenshots.display())))?;
-        let path = self
-            .screenshots
-            .join(format!("{:03}-{clean}.png", self.next_shot()));
-        frame
-            .image
-            .save(&path)
-            .map_err(|e| error(format!("{}: {e}", path.display())))?;
-        let rel = format!(
-            "screenshots/{}",
-            path.file_name().unwrap_or_default().to_string_lossy()
-        );
+        let rel = self.save_screenshot(&clean, &frame.image).map_err(error)?;
         self.emit(
             self.event("screenshot")
                 .with("step", step)
@@ -511,6 +678,27 @@ impl RunContext {
                 .with("file", rel.clone()),
         );
         Ok(rel)
+    }
+
+    /// Writes `image` as `screenshots/NNN-<label>.png` in the results; returns that relative
+    /// path. `label` must already be safe as a file name.
+    pub(crate) fn save_screenshot(
+        &self,
+        label: &str,
+        image: &image::RgbImage,
+    ) -> Result<String, String> {
+        std::fs::create_dir_all(&self.screenshots)
+            .map_err(|e| format!("{}: {e}", self.screenshots.display()))?;
+        let path = self
+            .screenshots
+            .join(format!("{:03}-{label}.png", self.next_shot()));
+        image
+            .save(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(format!(
+            "screenshots/{}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        ))
     }
 
     fn snapshot(&self, name: &str, revert: bool) -> RhaiResult<()> {
@@ -550,5 +738,109 @@ impl RunContext {
                 }
             ))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn area(rs: &[Rect]) -> u32 {
+        rs.iter().map(|r| r.w * r.h).sum()
+    }
+
+    #[test]
+    fn subtract_leaves_exactly_the_outside() {
+        let r = Rect::new(10, 10, 20, 10);
+        assert_eq!(subtract(r, &[]), vec![r]);
+        assert!(subtract(r, &[Rect::new(0, 0, 100, 100)]).is_empty());
+        assert_eq!(subtract(r, &[Rect::new(100, 100, 5, 5)]), vec![r]);
+        // A hole in the middle: 200 - 4*3.
+        let rest = subtract(r, &[Rect::new(15, 12, 4, 3)]);
+        assert_eq!(area(&rest), 200 - 12);
+        for p in &rest {
+            assert!(!p.intersects(&Rect::new(15, 12, 4, 3)));
+        }
+        // Two holes covering it together.
+        assert!(subtract(r, &[Rect::new(0, 0, 20, 50), Rect::new(20, 0, 20, 50)]).is_empty());
+    }
+
+    fn still_image(name: &str) -> Arc<RgbImage> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/still")
+            .join(name);
+        Arc::new(image::open(&path).unwrap().to_rgb8())
+    }
+
+    /// The Debian graphical installer's hostname entry, its text cursor blinking (captured
+    /// from the real installer under QEMU): on and off differ only in the 1x15 bar at (24, 220),
+    /// and QEMU reports the change as a 16-pixel-wide block.
+    #[test]
+    fn a_blinking_text_cursor_counts_unless_ignored_or_small() {
+        let off = still_image("hostname-blink-off.png");
+        let on = still_image("hostname-blink-on.png");
+        let frame = Frame {
+            serial: 2,
+            time: Instant::now(),
+            image: on.clone(),
+            damage: vec![Rect::new(16, 220, 16, 15)],
+            cursor: None,
+            pointer: None,
+        };
+        assert!(StillOptions::default().counts(&frame, &off));
+        let entry = StillOptions {
+            ignore: vec![Rect::new(20, 216, 1240, 24)],
+            min_change: 0,
+        };
+        assert!(!entry.counts(&frame, &off), "the blink is inside the entry");
+        let small = StillOptions {
+            ignore: vec![],
+            min_change: 50,
+        };
+        assert!(!small.counts(&frame, &off), "15 pixels < 50");
+        // A real change outside the ignored entry still counts: a different screen.
+        let other = Frame {
+            image: still_image("../../../screens/debian-12-gtk/keyboard.png"),
+            damage: vec![Rect::new(0, 0, 1280, 800)],
+            ..frame.clone()
+        };
+        assert!(entry.counts(&other, &off));
+        assert!(small.counts(&other, &off));
+        // A change right beside the ignored rectangle counts.
+        let mut beside = (*off).clone();
+        beside.put_pixel(19, 225, image::Rgb([255, 0, 0]));
+        let beside = Frame {
+            image: Arc::new(beside),
+            ..frame.clone()
+        };
+        assert!(entry.counts(&beside, &off));
+    }
+
+    #[test]
+    fn options_parse_and_reject_bad_values() {
+        let mut m = rhai::Map::new();
+        m.insert(
+            "ignore".into(),
+            Dynamic::from(vec![Dynamic::from(vec![
+                Dynamic::from(1_i64),
+                Dynamic::from(2_i64),
+                Dynamic::from(3_i64),
+                Dynamic::from(4_i64),
+            ])]),
+        );
+        m.insert("min_change".into(), Dynamic::from(50_i64));
+        let o = StillOptions::parse(&m).unwrap();
+        assert_eq!(o.ignore, vec![Rect::new(1, 2, 3, 4)]);
+        assert_eq!(o.min_change, 50);
+        m.insert("typo".into(), Dynamic::from(1_i64));
+        assert!(
+            StillOptions::parse(&m)
+                .unwrap_err()
+                .to_string()
+                .contains("typo")
+        );
+        let mut m = rhai::Map::new();
+        m.insert("min_change".into(), Dynamic::from(-1_i64));
+        assert!(StillOptions::parse(&m).is_err());
     }
 }

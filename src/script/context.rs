@@ -11,6 +11,7 @@ use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
 use super::display::Display;
+use super::mouse::MouseState;
 use crate::guest::{Qmp, SerialLog};
 use crate::report::{Event, RunObserver};
 use crate::screen::ScreenSet;
@@ -32,6 +33,8 @@ pub struct RunContext {
     /// Where `screenshot(label)` writes.
     pub screenshots: PathBuf,
     pub started: Instant,
+    /// The mouse and the cursor pictures (from the `cursors/` folder beside the screen sets).
+    pub(crate) mouse: Mutex<MouseState>,
     failure: Mutex<Option<String>>,
     stop_reason: Mutex<Option<Stop>>,
     step: AtomicU64,
@@ -54,8 +57,14 @@ impl RunContext {
         observer: Arc<dyn RunObserver>,
         screenshots: PathBuf,
     ) -> RunContext {
+        let cursors = screens
+            .dir()
+            .parent()
+            .map(|root| root.join("cursors"))
+            .unwrap_or_else(|| PathBuf::from("cursors"));
         RunContext {
             display,
+            mouse: Mutex::new(MouseState::new(cursors)),
             screens,
             qmp: None,
             serial: None,
@@ -71,6 +80,11 @@ impl RunContext {
             step: AtomicU64::new(0),
             shots: AtomicU64::new(0),
         }
+    }
+
+    /// Looks for cursor pictures in `dir` instead of `<screens root>/cursors`.
+    pub fn set_cursors_dir(&mut self, dir: PathBuf) {
+        self.mouse = Mutex::new(MouseState::new(dir));
     }
 
     /// Seconds since the run started.

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::rfb::Frame;
+use crate::rfb::{Frame, Session};
 
 use super::ScriptError;
 
@@ -22,9 +22,10 @@ pub trait Display: Send + Sync {
     fn key(&self, combo: &str) -> Result<(), ScriptError>;
     /// Types text, one key press per character.
     fn type_text(&self, text: &str) -> Result<(), ScriptError>;
-    /// The mouse, when this display has one the pointer module can drive.
-    fn has_pointer(&self) -> bool {
-        false
+    /// The VNC session behind this display, for the pointer module to drive the mouse
+    /// (`None` when the screen is watched some other way).
+    fn vnc_session(&self) -> Option<Session> {
+        None
     }
 }
 

@@ -1,53 +1,428 @@
-//! The mouse functions: `mouse_move(x, y)`, `click(x, y)`, `double_click(x, y)`,
-//! `drag(x1, y1, x2, y2)`, `click_screen(name, timeout_s)`, `mouse_hide()`.
+//! The mouse functions: `mouse_move(x, y)`, `click(x, y)`, `click(x, y, "right")`,
+//! `double_click(x, y)`, `drag(x1, y1, x2, y2)`, `click_screen(name)` /
+//! `click_screen(name, timeout_s)`, `mouse_hide()` — and the cursor's rectangle that screen
+//! matching leaves out.
 //!
-//! They are declared so harnesses read naturally, but moving a guest's pointer needs the
-//! `pointer` module's convergence loop driving the VNC session; until that is wired to the
-//! display a run uses, every call ends the run with an error that says so — a click that
-//! silently did nothing would make the next wait fail far from the cause.
+//! They drive the `pointer` module's look-move-look loop over the run's VNC session: the
+//! guest's mouse may be relative and accelerated (PS/2), so a move is only done when the cursor
+//! is seen on the target. Every move is one `mouse_move` event (`distance`, `rounds`,
+//! `error_px`, `mode`). A move that cannot be made (the pointer does not move, the cursor is
+//! nowhere to be seen, it does not converge in its rounds and time) fails the run with the
+//! screen saved under `screenshots/`: a click that silently did nothing would make the next
+//! wait fail far from the cause.
+//!
+//! The cursor pictures come from the `cursors/` folder beside the harness's screen sets
+//! (`screens/cursors/`); the same pictures let `wait_screen` and `check_screen` ignore a cursor
+//! the guest draws into the framebuffer.
 
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use rhai::{Dynamic, Engine, INT};
+use rhai::{Dynamic, Engine, EvalAltResult, INT};
+use serde_json::Value;
 
-use super::api::{RhaiResult, error};
+use super::api::{RhaiResult, error, seconds};
 use super::context::RunContext;
+use crate::pointer::device::buttons;
+use crate::pointer::screen_click::click_point;
+use crate::pointer::vnc::VncPointer;
+use crate::pointer::{
+    CursorSprite, Found, Locator, MoveOptions, MoveReport, Pointer, PointerError,
+};
+use crate::rfb::{Frame, Rect};
 
-fn unavailable(ctx: &RunContext, call: String) -> RhaiResult<()> {
-    ctx.check_cancel()?;
-    let step = ctx.next_step();
-    ctx.emit(
-        ctx.event("mouse")
+/// The run's mouse: the cursor pictures, and the pointer once a mouse function was called.
+pub struct MouseState {
+    cursors: PathBuf,
+    /// Loaded on first use (`None` until then); moved into the pointer when it is made.
+    locator: Option<Locator>,
+    pointer: Option<Pointer<VncPointer>>,
+    /// Where the cursor was last seen while watching the screen.
+    seen: Option<Found>,
+    load_warned: bool,
+}
+
+impl MouseState {
+    /// Cursor pictures from `cursors` (`<name>.png` + optional `<name>.toml`; an absent folder
+    /// is no pictures: the pointer then detects the cursor by moving it).
+    pub fn new(cursors: PathBuf) -> MouseState {
+        MouseState {
+            cursors,
+            locator: None,
+            pointer: None,
+            seen: None,
+            load_warned: false,
+        }
+    }
+
+    pub fn cursors_dir(&self) -> &std::path::Path {
+        &self.cursors
+    }
+
+    fn load(&mut self) -> Result<(), PointerError> {
+        if self.locator.is_none() && self.pointer.is_none() {
+            self.locator = Some(Locator::new(CursorSprite::load_dir(&self.cursors)?));
+        }
+        Ok(())
+    }
+
+    fn locator_mut(&mut self) -> Option<&mut Locator> {
+        match &mut self.pointer {
+            Some(p) => Some(p.locator_mut()),
+            None => self.locator.as_mut(),
+        }
+    }
+
+    /// What a screen comparison should leave out of `frame`: the cursor's rectangle, where a
+    /// known cursor picture is drawn into the framebuffer (a software cursor); nothing where
+    /// the server sends the cursor separately. `fresh` (the first frame of a wait) searches the
+    /// whole frame; after that only where the screen changed and where the cursor was.
+    pub fn ignore_rects(&mut self, frame: &Frame, fresh: bool) -> Vec<Rect> {
+        if let Err(e) = self.load() {
+            if !self.load_warned {
+                tracing::warn!("cursor pictures: {e}; the cursor is not left out of matching");
+                self.load_warned = true;
+            }
+            self.locator = Some(Locator::default());
+        }
+        let near = self.seen.map(|f| (f.x, f.y)).or_else(|| {
+            self.pointer
+                .as_ref()
+                .and_then(|p| p.cursor_rect())
+                .map(|r| (r.x, r.y))
+        });
+        let full = fresh || self.seen.is_some();
+        let Some(locator) = self.locator_mut() else {
+            return Vec::new();
+        };
+        if locator.sprites().is_empty() && frame.cursor.is_none() {
+            return Vec::new();
+        }
+        let found = if full {
+            locator.find_in_frame(frame, near)
+        } else {
+            locator.find_in_damage(frame, near)
+        };
+        self.seen = found;
+        found.map(|f| f.rect).into_iter().collect()
+    }
+
+    /// The pointer on `ctx`'s VNC session, made on first use.
+    fn pointer(&mut self, ctx: &RunContext) -> Result<&mut Pointer<VncPointer>, String> {
+        if self.pointer.is_none() {
+            let session = ctx.display.vnc_session().ok_or_else(|| {
+                "the mouse needs the guest's VNC connection, and this run watches the screen \
+                 through QEMU's monitor (--watch qmp): run with --watch vnc (the default)"
+                    .to_string()
+            })?;
+            self.load().map_err(|e| e.to_string())?;
+            let locator = self.locator.take().unwrap_or_default();
+            self.pointer = Some(Pointer::new(VncPointer::new(session), locator));
+        }
+        Ok(self.pointer.as_mut().expect("made above"))
+    }
+}
+
+/// "left", "middle" or "right".
+fn button(name: &str) -> RhaiResult<u8> {
+    match name.to_ascii_lowercase().as_str() {
+        "left" => Ok(buttons::LEFT),
+        "middle" => Ok(buttons::MIDDLE),
+        "right" => Ok(buttons::RIGHT),
+        _ => Err(error(format!(
+            "button {name:?}: expected \"left\", \"middle\" or \"right\""
+        ))),
+    }
+}
+
+fn pixel(v: INT, what: &str) -> RhaiResult<u32> {
+    u32::try_from(v).map_err(|_| {
+        error(format!(
+            "{what} = {v}: expected a pixel coordinate, 0 or more"
+        ))
+    })
+}
+
+type PointerFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, PointerError>> + Send + 'a>>;
+
+fn move_options() -> MoveOptions {
+    MoveOptions {
+        timeout: Duration::from_secs(60),
+        ..MoveOptions::default()
+    }
+}
+
+impl RunContext {
+    fn mouse_state(&self) -> std::sync::MutexGuard<'_, MouseState> {
+        self.mouse.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The cursor's rectangle in `frame`, for screen matching to leave out (see
+    /// [`MouseState::ignore_rects`]).
+    pub fn cursor_ignore(&self, frame: &Frame, fresh: bool) -> Vec<Rect> {
+        self.mouse_state().ignore_rects(frame, fresh)
+    }
+
+    /// Runs `op` on the pointer, blocking, until it ends or the run is stopped.
+    fn with_pointer<T>(
+        &self,
+        step: u64,
+        call: &str,
+        op: impl for<'a> FnOnce(&'a mut Pointer<VncPointer>) -> PointerFuture<'a, T>,
+    ) -> RhaiResult<T> {
+        self.check_cancel()?;
+        let mut state = self.mouse_state();
+        let pointer = state
+            .pointer(self)
+            .map_err(|m| error(format!("{call}: {m}")))?;
+        let cancel = self.cancel.clone();
+        let done = self.handle.block_on(async {
+            tokio::select! {
+                r = op(pointer) => Some(r),
+                _ = cancel.cancelled() => None,
+            }
+        });
+        drop(state);
+        match done {
+            None => {
+                self.check_cancel()?;
+                Err(error(format!("{call}: cancelled")))
+            }
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => Err(self.pointer_failed(step, call, e)),
+        }
+    }
+
+    /// Ends the run for a failed move: the screen goes to `screenshots/`, the guest's
+    /// misbehaviour (no movement, no cursor, no convergence, screen not shown) is a failure,
+    /// a bad call or a broken connection an error.
+    fn pointer_failed(&self, step: u64, call: &str, e: PointerError) -> Box<EvalAltResult> {
+        let mut message = format!("{call}: {e}");
+        let mut event = self
+            .event("mouse_error")
             .with("step", step)
-            .with("call", call.clone())
-            .with("available", false),
-    );
-    Err(error(format!(
-        "{call}: mouse support not available for this display (the pointer module is not wired to it yet)"
-    )))
+            .with("call", call)
+            .with("error", e.to_string());
+        if let Some(image) = e.screenshot() {
+            match self.save_screenshot("mouse-failure", image) {
+                Ok(rel) => {
+                    message.push_str(&format!(" (screen saved as {rel})"));
+                    event = event.with("screenshot", rel);
+                }
+                Err(save) => message.push_str(&format!(" (saving the screen failed: {save})")),
+            }
+        }
+        self.emit(event);
+        match e {
+            PointerError::OutsideScreen { .. }
+            | PointerError::BadCursorImage { .. }
+            | PointerError::Device(_) => error(message),
+            _ => {
+                self.set_failure(&message);
+                error(message)
+            }
+        }
+    }
+
+    fn emit_move(&self, step: u64, call: &str, report: &MoveReport) {
+        let mut event = self
+            .event("mouse_move")
+            .with("step", step)
+            .with("call", call);
+        if let Value::Object(map) = report.event("mouse_move") {
+            for (k, v) in map {
+                if k != "action" {
+                    event = event.with(&k, v);
+                }
+            }
+        }
+        self.emit(event);
+    }
+
+    fn mouse_move(&self, x: INT, y: INT) -> RhaiResult<()> {
+        let call = format!("mouse_move({x}, {y})");
+        let (x, y) = (pixel(x, "x")?, pixel(y, "y")?);
+        let step = self.next_step();
+        let opts = move_options();
+        let report = self.with_pointer(step, &call, move |p| {
+            Box::pin(async move { p.move_to(x, y, &opts).await })
+        })?;
+        self.emit_move(step, &call, &report);
+        Ok(())
+    }
+
+    fn click(&self, x: INT, y: INT, which: &str, count: u32, action: &str) -> RhaiResult<()> {
+        let call = if which == "left" {
+            format!("{action}({x}, {y})")
+        } else {
+            format!("{action}({x}, {y}, {which:?})")
+        };
+        let bit = button(which)?;
+        let (x, y) = (pixel(x, "x")?, pixel(y, "y")?);
+        let step = self.next_step();
+        let opts = move_options();
+        let report = self.with_pointer(step, &call, move |p| {
+            Box::pin(async move { p.click(x, y, bit, count, &opts).await })
+        })?;
+        self.emit_move(step, &call, &report);
+        self.emit(
+            self.event(action)
+                .with("step", step)
+                .with("x", x)
+                .with("y", y)
+                .with("button", which.to_ascii_lowercase())
+                .with("clicks", count),
+        );
+        Ok(())
+    }
+
+    fn drag(&self, x1: INT, y1: INT, x2: INT, y2: INT) -> RhaiResult<()> {
+        let call = format!("drag({x1}, {y1}, {x2}, {y2})");
+        let from = (pixel(x1, "x1")?, pixel(y1, "y1")?);
+        let to = (pixel(x2, "x2")?, pixel(y2, "y2")?);
+        let step = self.next_step();
+        let opts = move_options();
+        let reports = self.with_pointer(step, &call, move |p| {
+            Box::pin(async move { p.drag(from, to, &opts).await })
+        })?;
+        for r in &reports {
+            self.emit_move(step, &call, r);
+        }
+        self.emit(
+            self.event("drag")
+                .with("step", step)
+                .with("from", vec![from.0, from.1])
+                .with("to", vec![to.0, to.1]),
+        );
+        Ok(())
+    }
+
+    fn mouse_hide(&self) -> RhaiResult<()> {
+        let step = self.next_step();
+        self.with_pointer(step, "mouse_hide()", |p| Box::pin(p.hide()))?;
+        self.emit(self.event("mouse_hide").with("step", step));
+        Ok(())
+    }
+
+    /// Waits up to `timeout` for screen `name` (the cursor left out), then clicks its click
+    /// point where it was found.
+    fn click_screen(&self, name: &str, timeout: &Dynamic) -> RhaiResult<String> {
+        let call = format!("click_screen({name:?})");
+        let step = self.next_step();
+        let timeout = seconds(timeout, "timeout")?;
+        let reference = self
+            .screens
+            .get(name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.screens.names().collect();
+                error(format!(
+                    "{call}: no screen {name:?} in {} (it has: {})",
+                    self.screens.dir().display(),
+                    known.join(", ")
+                ))
+            })?
+            .clone();
+        let start = Instant::now();
+        let mut frames = self.display.subscribe();
+        let mut frame = self.display.latest().map_err(|e| error(e.to_string()))?;
+        let mut best = 0.0_f64;
+        let mut fresh = true;
+        let (point, similarity) = loop {
+            self.check_cancel()?;
+            let ignore = self.cursor_ignore(&frame, fresh);
+            fresh = false;
+            let result = reference.check_ignoring(&frame.image, &ignore);
+            best = best.max(result.similarity);
+            if result.matched
+                && let Some(p) = click_point(&reference, &result)
+            {
+                break (p, result.similarity);
+            }
+            let elapsed = start.elapsed();
+            if elapsed >= timeout {
+                let mut message = format!(
+                    "{call}: screen {name} did not appear within {:.0} s (best similarity {best:.3})",
+                    timeout.as_secs_f64()
+                );
+                if let Ok(rel) = self.save_screenshot("click-screen-failure", &frame.image) {
+                    message.push_str(&format!(" (screen saved as {rel})"));
+                }
+                self.emit(
+                    self.event("click_screen")
+                        .with("step", step)
+                        .with("screen", name)
+                        .with("matched", Value::Null)
+                        .with("similarity", best)
+                        .with("duration_s", elapsed.as_secs_f64()),
+                );
+                self.set_failure(&message);
+                return Err(error(message));
+            }
+            self.observer.progress(&crate::report::Progress {
+                step,
+                action: "click_screen".into(),
+                awaiting: name.to_string(),
+                best: Some((name.to_string(), best)),
+                elapsed_s: elapsed.as_secs_f64(),
+                timeout_s: timeout.as_secs_f64(),
+            });
+            if let Some(f) = frames
+                .next((timeout - elapsed).min(Duration::from_millis(500)))
+                .map_err(|e| error(e.to_string()))?
+            {
+                self.observer.frame(&f);
+                frame = f;
+            }
+        };
+        let opts = move_options();
+        let report = self.with_pointer(step, &call, move |p| {
+            Box::pin(async move { p.click(point.0, point.1, buttons::LEFT, 1, &opts).await })
+        })?;
+        self.emit_move(step, &call, &report);
+        self.emit(
+            self.event("click_screen")
+                .with("step", step)
+                .with("screen", name)
+                .with("matched", name)
+                .with("similarity", similarity)
+                .with("x", point.0)
+                .with("y", point.1)
+                .with("duration_s", start.elapsed().as_secs_f64()),
+        );
+        Ok(name.to_string())
+    }
 }
 
 pub fn register(engine: &mut Engine, ctx: &Arc<RunContext>) {
     let c = ctx.clone();
-    engine.register_fn("mouse_move", move |x: INT, y: INT| {
-        unavailable(&c, format!("mouse_move({x}, {y})"))
-    });
+    engine.register_fn("mouse_move", move |x: INT, y: INT| c.mouse_move(x, y));
     let c = ctx.clone();
     engine.register_fn("click", move |x: INT, y: INT| {
-        unavailable(&c, format!("click({x}, {y})"))
+        c.click(x, y, "left", 1, "click")
+    });
+    let c = ctx.clone();
+    engine.register_fn("click", move |x: INT, y: INT, which: &str| {
+        c.click(x, y, which, 1, "click")
     });
     let c = ctx.clone();
     engine.register_fn("double_click", move |x: INT, y: INT| {
-        unavailable(&c, format!("double_click({x}, {y})"))
+        c.click(x, y, "left", 2, "double_click")
     });
     let c = ctx.clone();
     engine.register_fn("drag", move |x1: INT, y1: INT, x2: INT, y2: INT| {
-        unavailable(&c, format!("drag({x1}, {y1}, {x2}, {y2})"))
+        c.drag(x1, y1, x2, y2)
     });
     let c = ctx.clone();
-    engine.register_fn("click_screen", move |name: &str, _timeout: Dynamic| {
-        unavailable(&c, format!("click_screen({name:?})"))
+    engine.register_fn("click_screen", move |name: &str| {
+        c.click_screen(name, &Dynamic::from(0_i64))
     });
     let c = ctx.clone();
-    engine.register_fn("mouse_hide", move || unavailable(&c, "mouse_hide()".into()));
+    engine.register_fn("click_screen", move |name: &str, timeout: Dynamic| {
+        c.click_screen(name, &timeout)
+    });
+    let c = ctx.clone();
+    engine.register_fn("mouse_hide", move || c.mouse_hide());
 }

@@ -54,6 +54,10 @@ impl Display for VncDisplay {
         self.handle.block_on(self.session.key(combo)).map_err(err)
     }
 
+    fn vnc_session(&self) -> Option<Session> {
+        Some(self.session.clone())
+    }
+
     fn type_text(&self, text: &str) -> Result<(), ScriptError> {
         self.handle
             .block_on(self.session.type_text(text, self.per_key_delay))
