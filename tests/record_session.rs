@@ -12,14 +12,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use image::RgbImage;
-use serde_json::{Value, json};
+use serde_json::json;
 use vncpilot::record::forensics::{self, AwaitedScreen, Evidence, RegionReport};
 use vncpilot::record::playback::decode_file;
 use vncpilot::record::{Keep, RecorderOptions, Recording, RunRecording};
 use vncpilot::rfb::{Addr, ConnectOptions, Frame, RfbError, Session};
 use vncpilot::screen::Reference;
 
-use common::devtools::Chromium;
+use common::report_page::ReportPage;
 use common::xvnc::{Xvnc, XvncAuth};
 
 const TEXT: &str = "vncpilot";
@@ -374,44 +374,19 @@ async fn a_recorded_xterm_session_replays_at_the_right_times() {
 }
 
 fn check_report_in_chromium(page_path: &Path, events: usize, play_to: f64) {
-    let browser = Chromium::launch(&format!("file://{}", page_path.display()));
-    let mut page = browser.page("report.html");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while page.eval("!!(window.vncpilotReport && window.vncpilotReport.ready)") != Value::Bool(true)
-    {
-        assert!(Instant::now() < deadline, "the report's script did not run");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let rendered = page.eval("document.querySelectorAll('#timeline li').length");
-    assert_eq!(rendered.as_u64(), Some(events as u64));
-    let played = page.eval(&format!(
-        "new Promise((resolve, reject) => {{
-           const v = document.getElementById('video');
-           const check = () => {{ if (v.currentTime >= {play_to}) {{ v.pause(); resolve({{t: v.currentTime,
-               caption: document.getElementById('caption').textContent}}); }} }};
-           v.addEventListener('timeupdate', check);
-           v.muted = true;
-           v.play().catch((e) => reject('play: ' + e));
-           setTimeout(() => reject('stuck at ' + v.currentTime + ' error ' + (v.error && v.error.message)), 30000);
-         }})"
-    ));
-    assert!(played["t"].as_f64().unwrap() >= play_to, "{played}");
+    let mut report = ReportPage::open(page_path);
+    assert_eq!(report.timeline_items(), events as u64);
+    let played = report.play_to(play_to);
     assert!(
         played["caption"].as_str().unwrap().starts_with("type '"),
         "{played}"
     );
-    let images = page.eval(
-        "Promise.all([...document.querySelectorAll('#failure-images img')].map((img) =>
-           img.decode().then(() => [img.getAttribute('src'), img.naturalWidth])))",
-    );
-    let images = images.as_array().expect("images");
+    let images = report.failure_images();
     assert!(
         images
             .iter()
             .any(|i| i[0] == "forensics/xterm_never-diff.png" && i[1] == 1024),
         "{images:?}"
     );
-    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("record-session-report.png");
-    page.screenshot(&shot);
-    eprintln!("screenshot: {}", shot.display());
+    report.screenshot(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("record-session-report.png"));
 }

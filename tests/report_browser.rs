@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use image::{Rgb, RgbImage};
-use serde_json::{Value, json};
+use serde_json::json;
 use vncpilot::record::forensics::{self, AwaitedScreen, Evidence, RegionReport};
 use vncpilot::record::{Recorder, RecorderOptions};
 use vncpilot::rfb::{Frame, Rect};
 
-use common::devtools::Chromium;
+use common::report_page::ReportPage;
 
 fn screen(n: u32) -> RgbImage {
     RgbImage::from_fn(640, 480, |x, y| {
@@ -107,18 +107,10 @@ fn report_html_plays_seeks_and_renders_in_chromium() {
     let page_path = dir.path().join("report.html");
     assert!(page_path.is_file());
 
-    let url = format!("file://{}", page_path.display());
-    let browser = Chromium::launch(&url);
-    let mut page = browser.page("report.html");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while page.eval("!!(window.vncpilotReport && window.vncpilotReport.ready)") != Value::Bool(true)
-    {
-        assert!(Instant::now() < deadline, "the report's script did not run");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let mut report = ReportPage::open(&page_path);
 
     // The timeline: one entry and one mark per event; the failed one marked.
-    let timeline = page.eval(
+    let timeline = report.page.eval(
         "({items: document.querySelectorAll('#timeline li').length,
            marks: document.querySelectorAll('#bar .mark').length,
            bad: document.querySelectorAll('#timeline li.bad').length,
@@ -132,19 +124,7 @@ fn report_html_plays_seeks_and_renders_in_chromium() {
     assert_eq!(timeline["last"], "await page-7", "{timeline}");
 
     // The video plays to 2.0 s.
-    let played = page.eval(
-        "new Promise((resolve, reject) => {
-           const v = document.getElementById('video');
-           const check = () => { if (v.currentTime >= 2.0) { v.pause(); resolve({t: v.currentTime, duration: v.duration,
-               width: v.videoWidth, height: v.videoHeight, caption: document.getElementById('caption').textContent}); } };
-           v.addEventListener('timeupdate', check);
-           v.muted = true;
-           v.play().catch((e) => reject('play: ' + e));
-           setTimeout(() => reject('stuck at ' + v.currentTime + ' readyState ' + v.readyState +
-               ' error ' + (v.error && v.error.message)), 30000);
-         })",
-    );
-    assert!(played["t"].as_f64().unwrap() >= 2.0, "{played}");
+    let played = report.play_to(2.0);
     assert!(
         played["duration"].as_f64().unwrap() >= 3.5,
         "the video lasts the whole run: {played}"
@@ -164,7 +144,7 @@ fn report_html_plays_seeks_and_renders_in_chromium() {
 
     // Clicking an event seeks the video to it.
     let target = event_times[5];
-    let seeked = page.eval(
+    let seeked = report.page.eval(
         "new Promise((resolve, reject) => {
            const v = document.getElementById('video');
            v.addEventListener('seeked', () => resolve({t: v.currentTime,
@@ -180,11 +160,7 @@ fn report_html_plays_seeks_and_renders_in_chromium() {
     assert_eq!(seeked["current"], "await page-5", "{seeked}");
 
     // The failure section shows the diff images (decoded, not broken).
-    let images = page.eval(
-        "Promise.all([...document.querySelectorAll('#failure-images img')].map((img) =>
-           img.decode().then(() => [img.getAttribute('src'), img.naturalWidth])))",
-    );
-    let images = images.as_array().expect("images");
+    let images = report.failure_images();
     assert!(
         images
             .iter()
@@ -193,18 +169,5 @@ fn report_html_plays_seeks_and_renders_in_chromium() {
     );
 
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-browser.png");
-    page.screenshot(&shot);
-    let picture = image::open(&shot).expect("screenshot is a PNG").to_rgb8();
-    assert!(
-        picture.width() >= 1000,
-        "{}x{}",
-        picture.width(),
-        picture.height()
-    );
-    let first = *picture.get_pixel(0, 0);
-    assert!(
-        picture.pixels().any(|p| *p != first),
-        "the screenshot is not blank"
-    );
-    eprintln!("screenshot: {}", shot.display());
+    report.screenshot(&shot);
 }

@@ -22,14 +22,18 @@ pub mod pacer;
 pub mod playback;
 pub mod recorder;
 pub mod run_recording;
+pub mod screen_waits;
+pub mod step_captions;
 pub mod subtitles;
 pub mod timecode;
 
 pub use encoder::Track;
 pub use manifest::Manifest;
 pub use playback::{DecodedFrame, Recording};
-pub use recorder::{FrameSink, Recorder, RecorderOptions, RecordingStats};
+pub use recorder::{Captions, FrameSink, Recorder, RecorderOptions, RecordingStats};
 pub use run_recording::{Keep, RunRecording};
+pub use screen_waits::ScreenWaits;
+pub use step_captions::StepCaptions;
 pub use subtitles::Subtitles;
 
 use std::path::PathBuf;

@@ -59,7 +59,7 @@ pub struct Recorder {
     origin: Instant,
     mailbox: Arc<Mailbox<Arc<Frame>>>,
     live: Arc<Mutex<RecordingStats>>,
-    subtitles: Mutex<Option<Subtitles>>,
+    captions: Captions,
     thread: Option<JoinHandle<Result<Manifest, RecordError>>>,
 }
 
@@ -108,7 +108,10 @@ impl Recorder {
             origin,
             mailbox,
             live,
-            subtitles: Mutex::new(subtitles),
+            captions: Captions {
+                origin,
+                subtitles: Arc::new(Mutex::new(subtitles)),
+            },
             thread: Some(thread),
         })
     }
@@ -136,33 +139,27 @@ impl Recorder {
         }
     }
 
+    /// A cheap handle that only captions (for a run observer), like [`sink`](Self::sink) for
+    /// frames. It does nothing once the recorder finished.
+    pub fn captions(&self) -> Captions {
+        self.captions.clone()
+    }
+
     /// The caption from now on: what the run is doing (e.g. "await screen 'partitioning'",
     /// "key ret"). Never pass secret text: say "type a secret" instead.
     pub fn step(&self, text: &str) -> Result<(), RecordError> {
-        let t = self.now_s();
-        self.step_at(t, text)
+        self.captions.step(text)
     }
 
     /// Never show `secret` in a caption (the VNC password, each `type_secret` value): it is
     /// replaced by `[secret]` wherever a later step's text would contain it.
     pub fn redact(&self, secret: &str) {
-        if let Some(subtitles) = self
-            .subtitles
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_mut()
-        {
-            subtitles.redact(secret);
-        }
+        self.captions.redact(secret);
     }
 
     /// [`step`](Self::step) at an explicit time (seconds since the run started).
     pub fn step_at(&self, t: f64, text: &str) -> Result<(), RecordError> {
-        let mut subtitles = self.subtitles.lock().unwrap_or_else(|p| p.into_inner());
-        match subtitles.as_mut() {
-            Some(subtitles) => subtitles.step(t, text),
-            None => Ok(()),
-        }
+        self.captions.step_at(t, text)
     }
 
     /// The counters so far.
@@ -193,6 +190,7 @@ impl Recorder {
             RecordError::RecorderDied(message)
         });
         if let Some(mut subtitles) = self
+            .captions
             .subtitles
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -237,6 +235,41 @@ impl FrameSink {
 
     pub fn is_closed(&self) -> bool {
         self.mailbox.is_closed()
+    }
+}
+
+/// Captions a [`Recorder`] from anywhere (see [`Recorder::captions`]); a no-op once it finished.
+#[derive(Clone)]
+pub struct Captions {
+    origin: Instant,
+    subtitles: Arc<Mutex<Option<Subtitles>>>,
+}
+
+impl Captions {
+    /// The caption from now on (see [`Recorder::step`]).
+    pub fn step(&self, text: &str) -> Result<(), RecordError> {
+        self.step_at(self.origin.elapsed().as_secs_f64(), text)
+    }
+
+    /// The caption from `t` seconds since the run started.
+    pub fn step_at(&self, t: f64, text: &str) -> Result<(), RecordError> {
+        let mut subtitles = self.subtitles.lock().unwrap_or_else(|p| p.into_inner());
+        match subtitles.as_mut() {
+            Some(subtitles) => subtitles.step(t, text),
+            None => Ok(()),
+        }
+    }
+
+    /// Never show `secret` in a caption (see [`Recorder::redact`]).
+    pub fn redact(&self, secret: &str) {
+        if let Some(subtitles) = self
+            .subtitles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            subtitles.redact(secret);
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use super::follow::follow;
 use super::manifest::Manifest;
 use super::recorder::discard;
-use super::{RecordError, Recorder, RecorderOptions};
+use super::{FrameSink, RecordError, Recorder, RecorderOptions};
 use crate::rfb::Session;
 
 pub struct RunRecording {
@@ -48,8 +48,20 @@ impl RunRecording {
         session: &Session,
         options: RecorderOptions,
     ) -> Result<RunRecording, RecordError> {
+        RunRecording::start_fed(run_dir, origin, options, |sink| follow(session, sink))
+    }
+
+    /// Like [`start`](Self::start) for a screen that is not a VNC session (e.g. QEMU's
+    /// screendumps): `feed` spawns the task that pushes its frames into the sink until the sink
+    /// is closed.
+    pub fn start_fed(
+        run_dir: &Path,
+        origin: Instant,
+        options: RecorderOptions,
+        feed: impl FnOnce(FrameSink) -> JoinHandle<()>,
+    ) -> Result<RunRecording, RecordError> {
         let recorder = Recorder::start(run_dir, origin, options)?;
-        let follower = follow(session, recorder.sink());
+        let follower = feed(recorder.sink());
         Ok(RunRecording { recorder, follower })
     }
 

@@ -38,6 +38,13 @@ impl EventLog {
         })
     }
 
+    /// `text` with every registered secret replaced by `<secret>` (for result.json's reason,
+    /// which a macro's `fail(...)` message or an error can fill).
+    pub fn redact(&self, text: &str) -> String {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        redact(text, &inner.secrets)
+    }
+
     /// A free-form line in log.txt only (QEMU's stderr, the final verdict).
     pub fn note(&self, line: &str) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());

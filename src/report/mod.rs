@@ -9,7 +9,7 @@ pub mod progress;
 pub mod results;
 
 pub use event_log::EventLog;
-pub use observer::{Event, Observers, Progress, RunObserver, redact};
+pub use observer::{Event, Observers, Progress, RunObserver, ScreenCheck, redact};
 pub use progress::ProgressLine;
 pub use results::{ResultsDir, RunResult, Status, read_result};
 

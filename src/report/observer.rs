@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::rfb::Frame;
+use crate::screen::MatchResult;
 
 /// One step of a run, as one line of `events.jsonl`.
 #[derive(Clone, Debug, Serialize)]
@@ -69,6 +70,20 @@ pub struct Progress {
     pub timeout_s: f64,
 }
 
+/// One check of an awaited screen against one frame, while a macro waits for screens.
+///
+/// Why it exists beside [`Progress`]: the failure forensics need the best match of each awaited
+/// screen, *which frame* it was and its per-region results, and only the waiting loop has them.
+pub struct ScreenCheck<'a> {
+    /// Number of the macro step that waits.
+    pub step: u64,
+    /// The screen checked (one of the awaited names).
+    pub screen: &'a str,
+    pub result: &'a MatchResult,
+    /// The frame it was checked against (its `time` says when it appeared).
+    pub frame: &'a Arc<Frame>,
+}
+
 /// Something following a run. All methods have empty defaults; implement what you need.
 /// Methods are called from the macro's thread and must not block for long.
 pub trait RunObserver: Send + Sync {
@@ -78,6 +93,8 @@ pub trait RunObserver: Send + Sync {
     fn frame(&self, _frame: &Arc<Frame>) {}
     /// A wait is under way.
     fn progress(&self, _progress: &Progress) {}
+    /// An awaited screen was checked against a frame (every screen, every frame of the wait).
+    fn screen_checked(&self, _check: &ScreenCheck) {}
     /// Text that must never be shown (typed secrets, secret variables).
     fn secret(&self, _secret: &str) {}
 }
@@ -105,6 +122,9 @@ impl RunObserver for Observers {
     }
     fn progress(&self, progress: &Progress) {
         self.0.iter().for_each(|o| o.progress(progress));
+    }
+    fn screen_checked(&self, check: &ScreenCheck) {
+        self.0.iter().for_each(|o| o.screen_checked(check));
     }
     fn secret(&self, secret: &str) {
         self.0.iter().for_each(|o| o.secret(secret));

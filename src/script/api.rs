@@ -13,7 +13,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Position};
 use serde_json::Value;
 
 use super::context::{RunContext, Stop};
-use crate::report::Progress;
+use crate::report::{Progress, ScreenCheck};
 use crate::rfb::{Frame, Rect};
 use crate::screen::Watcher;
 use image::RgbImage;
@@ -389,6 +389,12 @@ impl RunContext {
                 watcher.set_ignore(self.cursor_ignore(&f, fresh));
                 fresh = false;
                 for (name, m) in watcher.update(&f) {
+                    self.observer.screen_checked(&ScreenCheck {
+                        step,
+                        screen: &name,
+                        result: &m,
+                        frame: &f,
+                    });
                     let b = best.entry(name.clone()).or_insert(0.0);
                     *b = b.max(m.similarity);
                     if m.matched {

@@ -3,6 +3,7 @@
 
 pub mod devtools;
 pub mod qemu;
+pub mod report_page;
 pub mod xvnc;
 
 use std::fs::File;

@@ -169,6 +169,14 @@ impl Xvnc {
         );
     }
 
+    /// Closes every X client started so far (the desktop is empty again).
+    pub fn stop_clients(&mut self) {
+        for mut c in self.clients.drain(..) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     /// An xterm covering the top-left of the screen.
     pub fn spawn_xterm(&mut self) {
         self.spawn_xterm_at("100x30+0+0");

@@ -1,0 +1,172 @@
+//! The run's steps as video captions: a [`RunObserver`] that turns what the macro does (the
+//! screen it awaits, the key it presses) into `subtitles.vtt` cues.
+//!
+//! Why an observer that exists before the recording does: the run registers its secret
+//! variables at its very start, before the guest's screen (and so the recording) exists. The
+//! captions keep every secret they were told and hand them to the recording when it is attached,
+//! so no caption can ever show one. Secret text never reaches a caption in the first place
+//! (`type_secret` is captioned "type a secret"); the redaction is the second line of defence.
+
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use super::recorder::Captions;
+use crate::report::{Event, Progress, RunObserver};
+
+/// Captions a run's steps into its recording (see the module docs).
+#[derive(Default)]
+pub struct StepCaptions {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    captions: Option<Captions>,
+    secrets: Vec<String>,
+    /// The step the current caption belongs to, so a step is captioned once when it starts
+    /// (from its first progress report, or its event for steps that do not wait).
+    step: Option<u64>,
+}
+
+impl StepCaptions {
+    pub fn new() -> StepCaptions {
+        StepCaptions::default()
+    }
+
+    /// From now on, captions go to `captions`; every secret seen so far is redacted there.
+    pub fn attach(&self, captions: Captions) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        for secret in &inner.secrets {
+            captions.redact(secret);
+        }
+        inner.captions = Some(captions);
+    }
+
+    fn caption(inner: &mut Inner, step: Option<u64>, text: &str) {
+        inner.step = step;
+        if let Some(captions) = &inner.captions
+            && let Err(e) = captions.step(text)
+        {
+            tracing::warn!("subtitles: {e}");
+        }
+    }
+}
+
+/// "'a' | 'b'" from the progress line's "a|b".
+fn quoted_names(awaiting: &str) -> String {
+    awaiting
+        .split('|')
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// What a waiting step is doing, from its progress report.
+pub fn progress_caption(progress: &Progress) -> String {
+    match progress.action.as_str() {
+        "wait_screen" | "check_screen" => {
+            format!("await screen {}", quoted_names(&progress.awaiting))
+        }
+        action => format!("{action} {}", progress.awaiting),
+    }
+}
+
+/// What a step did, from its event; `None` for events that need no caption of their own.
+pub fn event_caption(event: &Event) -> Option<String> {
+    let text = |key: &str| event.detail.get(key).and_then(Value::as_str);
+    Some(match event.action.as_str() {
+        // The run's own phases: the recording starts after "start" and "guest_ready".
+        "start" | "guest_ready" => return None,
+        "end" => format!("run ended: {}", text("status").unwrap_or("?")),
+        "type_secret" => "type a secret".into(),
+        "type" => format!("type '{}'", text("text").unwrap_or("")),
+        "key" => format!("key {}", text("key").unwrap_or("")),
+        "wait_screen" | "check_screen" => match text("matched") {
+            Some(name) => format!("screen '{name}' appeared"),
+            None => "no awaited screen appeared".into(),
+        },
+        action => {
+            // Anything else (log, screenshot, snapshot, mouse steps, ...): its name and its
+            // short text details.
+            let details: Vec<String> = ["message", "label", "name", "screen", "pattern"]
+                .iter()
+                .filter_map(|k| text(k).map(str::to_owned))
+                .collect();
+            if details.is_empty() {
+                action.to_owned()
+            } else {
+                format!("{action}: {}", details.join(" "))
+            }
+        }
+    })
+}
+
+impl RunObserver for StepCaptions {
+    fn event(&self, event: &Event) {
+        let Some(text) = event_caption(event) else {
+            return;
+        };
+        let step = event.detail.get("step").and_then(Value::as_u64);
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        // A wait that was captioned when it started keeps its caption until the next step,
+        // except a screen wait, whose outcome (matched or not) is worth a caption of its own;
+        // an instant step (a key) is captioned by its event.
+        let screen_wait = matches!(event.action.as_str(), "wait_screen" | "check_screen");
+        if step.is_some() && inner.step == step && !screen_wait {
+            return;
+        }
+        StepCaptions::caption(&mut inner, step, &text);
+    }
+
+    fn progress(&self, progress: &Progress) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.step != Some(progress.step) {
+            StepCaptions::caption(&mut inner, Some(progress.step), &progress_caption(progress));
+        }
+    }
+
+    fn secret(&self, secret: &str) {
+        if secret.is_empty() {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if !inner.secrets.iter().any(|s| s == secret) {
+            inner.secrets.push(secret.to_owned());
+        }
+        if let Some(captions) = &inner.captions {
+            captions.redact(secret);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captions_say_what_the_step_does_and_never_a_secret() {
+        let progress = Progress {
+            step: 3,
+            action: "wait_screen".into(),
+            awaiting: "language|shell".into(),
+            best: None,
+            elapsed_s: 0.0,
+            timeout_s: 60.0,
+        };
+        assert_eq!(
+            progress_caption(&progress),
+            "await screen 'language' | 'shell'"
+        );
+        let key = Event::new(1.0, "key").with("step", 4).with("key", "ret");
+        assert_eq!(event_caption(&key).as_deref(), Some("key ret"));
+        let secret = Event::new(1.0, "type_secret").with("text", "<secret>");
+        assert_eq!(event_caption(&secret).as_deref(), Some("type a secret"));
+        let matched = Event::new(2.0, "wait_screen").with("matched", "language");
+        assert_eq!(
+            event_caption(&matched).as_deref(),
+            Some("screen 'language' appeared")
+        );
+        assert_eq!(event_caption(&Event::new(0.0, "start")), None);
+    }
+}
