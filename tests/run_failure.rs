@@ -4,6 +4,8 @@
 //!   `replay --find` finds a screen when the run saw it, `replay --html` plays in Chromium, and
 //!   no secret (a secret variable, `type_secret` text) is in any file of the results folder;
 //! - a passing run keeps no video unless `--keep-video`;
+//! - a resolution change mid-run (as installers do) gives a new lossless segment, and the
+//!   browser track stays one file;
 //! - SIGTERM mid-wait exits 2 with result.json "error" and a finished, playable video;
 //! - macro errors exit 2 with file:line:col.
 
@@ -587,6 +589,72 @@ fn a_passing_run_keeps_no_video_unless_asked() {
         .frame_at(0.0)
         .expect("a frame");
     assert!(first.image == screen, "the recorded screen is the desktop");
+}
+
+#[test]
+fn a_resolution_change_mid_run_opens_a_new_segment() {
+    let desktop = Xvnc::start(1024, 768, XvncAuth::None);
+    let tmp = tempfile::tempdir().unwrap();
+    // The empty desktop is black; at 800×600 it is "small" (at 1024×768 it cannot match).
+    let screens = tmp.path().join("screens");
+    let small = RgbImage::new(800, 600);
+    save_screen(&screens.join("sizes"), "small", &small, (0, 0, 800, 600));
+    let h = harness(
+        tmp.path(),
+        "resize",
+        &screens,
+        "sizes",
+        "wait_screen(\"small\", 30);\n",
+        "",
+    );
+    let results = tmp.path().join("results");
+    let mut child = run_command(&h, &desktop, &results, &["--keep-video"])
+        .spawn()
+        .expect("start vncpilot");
+    wait_for_event(&results, "guest_ready", &mut child);
+    let status = Command::new("xrandr")
+        .args(["-s", "800x600"])
+        .env("DISPLAY", format!(":{}", desktop.display))
+        .status()
+        .expect("xrandr (package x11-xserver-utils)");
+    assert!(status.success());
+    let run = Run::read(wait_child(&mut child, Duration::from_secs(60)), &results);
+    assert_eq!(run.code, Some(0), "{}", run.result);
+    let t_small = run.t("wait_screen", "matched", Some(&Value::from("small")));
+
+    let manifest = Manifest::load(&run.dir).expect("video.json");
+    let sizes: Vec<(u32, u32)> = manifest
+        .lossless
+        .iter()
+        .map(|s| (s.width, s.height))
+        .collect();
+    assert_eq!(sizes, [(1024, 768), (800, 600)]);
+    let second = &manifest.lossless[1];
+    assert!(
+        second.start_s <= t_small && t_small - second.start_s < 0.3,
+        "800x600 from {:.3} s, 'small' matched at {t_small:.3} s",
+        second.start_s
+    );
+    let recording = Recording::open(&run.dir).unwrap();
+    let before = recording.frame_at(second.start_s - 0.05).unwrap();
+    let after = recording.frame_at(second.start_s + 0.05).unwrap();
+    assert_eq!(before.image.dimensions(), (1024, 768));
+    assert!(after.image == small, "the 800x600 desktop, exactly");
+    let (times, size) = decode_times(&run.dir.join("video.webm"));
+    assert_eq!(size, (1024, 768), "one browser file, scaled");
+    assert_eq!(
+        times.len() as u64,
+        manifest.browser.as_ref().unwrap().frames
+    );
+    let small_png = screens.join("sizes/small.png");
+    let (code, out) = vncpilot(&[
+        "replay",
+        run.dir.to_str().unwrap(),
+        "--find",
+        small_png.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("matched"), "{out}");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use vncpilot::record::{Recording, find, html, timecode};
-use vncpilot::screen::Reference;
+use vncpilot::screen::{MatchResult, Reference};
 
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
@@ -114,21 +114,7 @@ fn find_screen(dir: &Path, screen: &Path) -> Result<bool> {
             timecode::format_short(*t),
             result.similarity
         );
-        for (i, region) in result.regions.iter().enumerate() {
-            let f = region.found;
-            println!(
-                "  region {}: found at {},{} {}x{} (expected at {},{}), similarity {:.3} >= {:.3}",
-                i + 1,
-                f.x,
-                f.y,
-                f.w,
-                f.h,
-                region.expected.x,
-                region.expected.y,
-                region.similarity,
-                region.threshold
-            );
-        }
+        print_regions(result, "found");
         let spans: Vec<String> = report
             .matched_spans
             .iter()
@@ -161,10 +147,17 @@ fn find_screen(dir: &Path, screen: &Path) -> Result<bool> {
         timecode::format_short(*t),
         best_png.display()
     );
+    print_regions(result, "best");
+    Ok(false)
+}
+
+/// One line per region: where it was `found` (or its `best` place), against where it was
+/// expected, and its similarity against its threshold.
+fn print_regions(result: &MatchResult, verb: &str) {
     for (i, region) in result.regions.iter().enumerate() {
         let f = region.found;
         println!(
-            "  region {}: best at {},{} {}x{} (expected at {},{}), similarity {:.3} {} {:.3}",
+            "  region {}: {verb} at {},{} {}x{} (expected at {},{}), similarity {:.3} {} {:.3}",
             i + 1,
             f.x,
             f.y,
@@ -177,5 +170,4 @@ fn find_screen(dir: &Path, screen: &Path) -> Result<bool> {
             region.threshold
         );
     }
-    Ok(false)
 }

@@ -200,13 +200,17 @@ async fn run_harness(args: &RunArgs, harness: &Harness) -> anyhow::Result<(RunRe
         let keep = Keep::for_outcome(outcome.status == Status::Pass, args.keep_video);
         match recording.finish(keep).await {
             Ok(Some(manifest)) => log.note(&format!(
-                "video: {} ({} frames encoded of {} received)",
+                "video: {} ({} frames encoded of {} received; encoder CPU {:.2} s = {:.1} % of \
+                 one core over {:.1} s)",
                 manifest
                     .browser
                     .as_ref()
                     .map_or("no browser track", |b| b.file.as_str()),
                 manifest.stats.frames_encoded,
-                manifest.stats.frames_received
+                manifest.stats.frames_received,
+                manifest.stats.encoder_cpu_s,
+                100.0 * manifest.stats.encoder_cpu_s / manifest.duration_s.max(0.001),
+                manifest.duration_s
             )),
             Ok(None) => log.note("video: deleted (the run passed; --keep-video keeps it)"),
             Err(e) => log.note(&format!("video: the recording did not finish cleanly: {e}")),
