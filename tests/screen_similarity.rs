@@ -339,3 +339,90 @@ fn small_change_in_a_big_region_fails_but_noise_passes() {
     let m = r.check(&noisy);
     assert!(m.matched, "noise failed: {:?}", m.similarity);
 }
+
+/// Twelve references of twelve different screens, two regions each (enough work for the
+/// Watcher's threads). After each whole-screen change exactly the reference of the screen now
+/// showing matches, and the answers equal a full check of every reference.
+#[test]
+fn watcher_matches_only_the_showing_screen_after_whole_screen_changes() {
+    let (w, h) = (320, 240);
+    let screens: Vec<RgbImage> = (0..12).map(|s| screen(100 + s, w, h)).collect();
+    let mut mask = GrayImage::new(w, h);
+    for (x0, y0) in [(20u32, 20u32), (180, 150)] {
+        for y in y0..y0 + 40 {
+            for x in x0..x0 + 100 {
+                mask.put_pixel(x, y, Luma([255]));
+            }
+        }
+    }
+    let refs: Vec<Arc<Reference>> = screens
+        .iter()
+        .enumerate()
+        .map(|(i, img)| {
+            Arc::new(
+                Reference::from_image(&format!("s{i}"), img, Some(&mask), &Default::default())
+                    .unwrap(),
+            )
+        })
+        .collect();
+    let mut watcher = Watcher::new(refs.clone());
+    for (serial, shown) in [3usize, 7, 0, 11, 3].into_iter().enumerate() {
+        let res = watcher.update(&frame(
+            serial as u64 + 1,
+            screens[shown].clone(),
+            vec![Rect::full(w, h)],
+        ));
+        assert_eq!(watcher.last_recomputed(), 24);
+        let matched: Vec<&str> = res
+            .iter()
+            .filter(|(_, m)| m.matched)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(matched, vec![format!("s{shown}")], "showing s{shown}");
+        for (r, (name, m)) in refs.iter().zip(&res) {
+            assert_eq!(name, r.name());
+            assert_eq!(m.matched, r.check(&screens[shown]).matched, "{name}");
+        }
+    }
+}
+
+/// A screen shown for a single framebuffer update, between two others, is seen in the result
+/// of that update (nothing is skipped or deferred).
+#[test]
+fn watcher_does_not_miss_a_short_lived_screen() {
+    let (w, h) = (320, 240);
+    let before = screen(200, w, h);
+    let flash = screen(201, w, h);
+    let after = screen(202, w, h);
+    let mut mask = GrayImage::new(w, h);
+    for y in 60..120 {
+        for x in 40..200 {
+            mask.put_pixel(x, y, Luma([255]));
+        }
+    }
+    let r = Arc::new(reference(&flash, Some(&mask)));
+    let mut watcher = Watcher::new(vec![r]);
+    let seen: Vec<bool> = [&before, &flash, &after]
+        .into_iter()
+        .enumerate()
+        .map(|(i, img)| {
+            watcher.update(&frame(i as u64 + 1, img.clone(), vec![Rect::full(w, h)]))[0]
+                .1
+                .matched
+        })
+        .collect();
+    assert_eq!(seen, vec![false, true, false]);
+    // The same with the flash painted in by a partial update (only its region's rows).
+    let mut partial = before.clone();
+    for y in 50..130 {
+        for x in 0..w {
+            partial.put_pixel(x, y, *flash.get_pixel(x, y));
+        }
+    }
+    let res = watcher.update(&frame(4, before.clone(), vec![Rect::full(w, h)]));
+    assert!(!res[0].1.matched);
+    let res = watcher.update(&frame(5, partial, vec![Rect::new(0, 50, w, 80)]));
+    assert!(res[0].1.matched, "{res:?}");
+    let res = watcher.update(&frame(6, before.clone(), vec![Rect::new(0, 50, w, 80)]));
+    assert!(!res[0].1.matched);
+}

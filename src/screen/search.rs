@@ -47,6 +47,9 @@ pub struct Scratch {
     coarse: Vec<(f64, usize, usize)>,
     integrals: Vec<Vec<Pair>>,
     half_ignore: Vec<Rect>,
+    /// Exact scores of the placements tried by the current search: (cost, similarity,
+    /// components, x, y).
+    seen: Vec<(f64, f64, Components, u32, u32)>,
     /// `planes` may not be reused as a full-resolution window: they hold half-resolution
     /// samples, or belong to an earlier search (another image).
     planes_stale: bool,
@@ -789,6 +792,8 @@ fn find_anywhere(
     candidates.truncate(EXACT_CANDIDATES);
     // 3. Each candidate: the exact cost on a ±REFINE grid, then hill-climb while it improves.
     let bounds = (x0, y0, x1, y1);
+    // Placements already scored (climbs revisit their neighbours, candidates overlap).
+    s.seen.clear();
     for (_, cx, cy) in candidates {
         let eval = |x: u32, y: u32, s: &mut Scratch| -> (f64, f64, Components) {
             let (sim, c) = score_at(t, image, (x, y), ignore, PLANE_PAD, bounds, s);
@@ -809,7 +814,14 @@ fn find_anywhere(
                     if before == Some((qx, qy)) {
                         continue;
                     }
-                    let (cost, sim, c) = eval(qx, qy, s);
+                    let (cost, sim, c) = match s.seen.iter().find(|e| (e.3, e.4) == (qx, qy)) {
+                        Some(e) => (e.0, e.1, e.2),
+                        None => {
+                            let (cost, sim, c) = eval(qx, qy, s);
+                            s.seen.push((cost, sim, c, qx, qy));
+                            (cost, sim, c)
+                        }
+                    };
                     if cur.is_none_or(|b| cost < b.0) {
                         cur = Some((cost, sim, c, qx, qy));
                     }

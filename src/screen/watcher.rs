@@ -109,67 +109,136 @@ impl Watcher {
     }
 
     fn run(&mut self, image: &RgbImage, damage: Option<&[Rect]>) -> Vec<(String, MatchResult)> {
-        self.last_recomputed = 0;
-        let mut out = Vec::with_capacity(self.refs.len());
-        for (ri, r) in self.refs.iter().enumerate() {
-            if r.ensure_size(image).is_err() {
-                out.push((r.name().to_string(), Reference::result_from(Vec::new())));
-                continue;
-            }
-            let cache = &mut self.cache[ri];
-            let mut hint = None;
-            for (i, slot) in cache.iter_mut().enumerate() {
-                let inf = r.region_influence(i);
-                let hits: Option<Rect> = match damage {
-                    None => Some(inf),
-                    Some(d) => d
-                        .iter()
-                        .filter(|rect| rect.intersects(&inf))
-                        .fold(None, |acc: Option<Rect>, rect| {
-                            Some(acc.map_or(*rect, |a| a.union(rect)))
-                        }),
-                };
-                match (hits, slot.as_ref()) {
-                    (None, Some(_)) => {}
-                    (Some(_), None) | (_, None) => {
-                        *slot = Some(r.check_region(i, image, &self.ignore, hint));
-                        self.last_recomputed += 1;
-                    }
-                    (Some(d), Some(prev)) => {
-                        // Placements the damage did not touch score as before. A passing
-                        // region whose placement (and surroundings) stayed untouched still
-                        // passes there; a failing one can only start passing at a touched
-                        // placement, so only those are searched.
-                        let untouched = !grow(prev.found, GUARD).intersects(&d)
-                            && !grow(prev.expected, GUARD).intersects(&d);
-                        if prev.passed() && untouched {
-                            continue_with_hint(&mut hint, prev);
-                            continue;
-                        }
-                        let new = if prev.passed() {
-                            r.check_region(i, image, &self.ignore, hint)
-                        } else {
-                            let new = r.check_region_within(i, image, &self.ignore, hint, Some(d));
-                            if untouched && prev.similarity > new.similarity {
-                                prev.clone()
-                            } else {
-                                new
+        let touched = |r: &Reference, i: usize| {
+            let inf = r.region_influence(i);
+            damage.is_none_or(|d| d.iter().any(|rect| rect.intersects(&inf)))
+        };
+        let work: usize = self
+            .refs
+            .iter()
+            .map(|r| (0..r.region_count()).filter(|&i| touched(r, i)).count())
+            .sum();
+        let threads = if work >= PARALLEL_MIN_REGIONS {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS))
+        } else {
+            1
+        };
+        let ignore = &self.ignore;
+        let items: Vec<(usize, &Arc<Reference>, &mut Vec<Option<RegionMatch>>)> = self
+            .refs
+            .iter()
+            .zip(self.cache.iter_mut())
+            .enumerate()
+            .map(|(i, (r, c))| (i, r, c))
+            .collect();
+        let mut done: Vec<(usize, String, MatchResult, usize)> = if threads <= 1 {
+            items
+                .into_iter()
+                .map(|(i, r, c)| {
+                    let (m, n) = update_reference(r, c, image, damage, ignore);
+                    (i, r.name().to_string(), m, n)
+                })
+                .collect()
+        } else {
+            // References are handed out one at a time, so one slow reference does not leave
+            // the other thread idle.
+            let queue = std::sync::Mutex::new(items.into_iter());
+            std::thread::scope(|sc| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|_| {
+                        sc.spawn(|| {
+                            let mut out = Vec::new();
+                            loop {
+                                let next = queue.lock().map(|mut q| q.next());
+                                let Ok(Some((i, r, c))) = next else { break };
+                                let (m, n) = update_reference(r, c, image, damage, ignore);
+                                out.push((i, r.name().to_string(), m, n));
                             }
-                        };
-                        *slot = Some(new);
-                        self.last_recomputed += 1;
-                    }
-                }
-                if let Some(m) = slot {
-                    continue_with_hint(&mut hint, m);
-                }
-            }
-            let regions = cache
-                .iter()
-                .map(|s| s.clone().expect("computed above"))
-                .collect();
-            out.push((r.name().to_string(), Reference::result_from(regions)));
-        }
-        out
+                            out
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_default())
+                    .collect()
+            })
+        };
+        done.sort_by_key(|d| d.0);
+        self.last_recomputed = done.iter().map(|d| d.3).sum();
+        done.into_iter().map(|(_, n, m, _)| (n, m)).collect()
     }
+}
+
+/// Updates of fewer touched regions than this are checked on the calling thread (starting
+/// threads costs more than it saves).
+const PARALLEL_MIN_REGIONS: usize = 8;
+/// Threads a Watcher update uses at most.
+const MAX_THREADS: usize = 2;
+
+/// The result of one reference after an update, recomputing what `damage` touched (all of it
+/// when `None`), and how many regions were recomputed.
+fn update_reference(
+    r: &Reference,
+    cache: &mut [Option<RegionMatch>],
+    image: &RgbImage,
+    damage: Option<&[Rect]>,
+    ignore: &[Rect],
+) -> (MatchResult, usize) {
+    let mut recomputed = 0;
+    if r.ensure_size(image).is_err() {
+        return (Reference::result_from(Vec::new()), 0);
+    }
+    let mut hint = None;
+    for (i, slot) in cache.iter_mut().enumerate() {
+        let inf = r.region_influence(i);
+        let hits: Option<Rect> = match damage {
+            None => Some(inf),
+            Some(d) => d
+                .iter()
+                .filter(|rect| rect.intersects(&inf))
+                .fold(None, |acc: Option<Rect>, rect| {
+                    Some(acc.map_or(*rect, |a| a.union(rect)))
+                }),
+        };
+        match (hits, slot.as_ref()) {
+            (None, Some(_)) => {}
+            (Some(_), None) | (_, None) => {
+                *slot = Some(r.check_region(i, image, ignore, hint));
+                recomputed += 1;
+            }
+            (Some(d), Some(prev)) => {
+                // Placements the damage did not touch score as before. A passing
+                // region whose placement (and surroundings) stayed untouched still
+                // passes there; a failing one can only start passing at a touched
+                // placement, so only those are searched.
+                let untouched = !grow(prev.found, GUARD).intersects(&d)
+                    && !grow(prev.expected, GUARD).intersects(&d);
+                if prev.passed() && untouched {
+                    continue_with_hint(&mut hint, prev);
+                    continue;
+                }
+                let new = if prev.passed() {
+                    r.check_region(i, image, ignore, hint)
+                } else {
+                    let new = r.check_region_within(i, image, ignore, hint, Some(d));
+                    if untouched && prev.similarity > new.similarity {
+                        prev.clone()
+                    } else {
+                        new
+                    }
+                };
+                *slot = Some(new);
+                recomputed += 1;
+            }
+        }
+        if let Some(m) = slot {
+            continue_with_hint(&mut hint, m);
+        }
+    }
+    let regions = cache
+        .iter()
+        .map(|s| s.clone().expect("computed above"))
+        .collect();
+    (Reference::result_from(regions), recomputed)
 }
