@@ -124,7 +124,7 @@ impl Watcher {
             1
         };
         let ignore = &self.ignore;
-        let items: Vec<(usize, &Arc<Reference>, &mut Vec<Option<RegionMatch>>)> = self
+        let items: Vec<Job<'_>> = self
             .refs
             .iter()
             .zip(self.cache.iter_mut())
@@ -169,6 +169,9 @@ impl Watcher {
         done.into_iter().map(|(_, n, m, _)| (n, m)).collect()
     }
 }
+
+/// One reference to update: its index, itself and its cached region results.
+type Job<'a> = (usize, &'a Arc<Reference>, &'a mut Vec<Option<RegionMatch>>);
 
 /// Updates of fewer touched regions than this are checked on the calling thread (starting
 /// threads costs more than it saves).
