@@ -38,6 +38,17 @@ pub struct Found {
     pub components: Components,
 }
 
+impl Found {
+    fn new(x: u32, y: u32, (similarity, components): (f64, Components)) -> Found {
+        Found {
+            x,
+            y,
+            similarity,
+            components,
+        }
+    }
+}
+
 /// Buffers reused between searches, so a check allocates nothing once warm.
 #[derive(Default, Debug)]
 pub struct Scratch {
@@ -587,12 +598,7 @@ pub fn find(
     if surroundings_stayed(t, image, dx, dy, ignore) {
         // The content changed in place: report it where it was expected.
         let (sim, c) = score_at(t, image, (t.rect.x, t.rect.y), ignore, 0, (0, 0, 0, 0), s);
-        return Found {
-            x: t.rect.x,
-            y: t.rect.y,
-            similarity: sim,
-            components: c,
-        };
+        return Found::new(t.rect.x, t.rect.y, (sim, c));
     }
     f
 }
@@ -643,22 +649,9 @@ fn find_anywhere(
         }
         let (x, y) = (x as u32, y as u32);
         let (sim, c) = score_at(t, image, (x, y), ignore, 0, (0, 0, 0, 0), s);
-        consider(
-            Found {
-                x,
-                y,
-                similarity: sim,
-                components: c,
-            },
-            &mut best,
-        );
+        consider(Found::new(x, y, (sim, c)), &mut best);
         if sim >= t.threshold {
-            return best.unwrap_or(Found {
-                x,
-                y,
-                similarity: sim,
-                components: c,
-            });
+            return best.unwrap_or(Found::new(x, y, (sim, c)));
         }
     }
     // 2. Search window: every placement within the margin that keeps the region on screen.
@@ -688,15 +681,7 @@ fn find_anywhere(
         for y in y0..=y1 {
             for x in x0..=x1 {
                 let (sim, c) = exact(t, &s.planes, x, y, ignore, &mut s.exact);
-                consider(
-                    Found {
-                        x,
-                        y,
-                        similarity: sim,
-                        components: c,
-                    },
-                    &mut best,
-                );
+                consider(Found::new(x, y, (sim, c)), &mut best);
             }
         }
         return best.unwrap_or_default_at(ex, ey);
@@ -835,15 +820,7 @@ fn find_anywhere(
             radius = 1;
         }
         if let Some(b) = cur {
-            consider(
-                Found {
-                    x: b.3,
-                    y: b.4,
-                    similarity: b.1,
-                    components: b.2,
-                },
-                &mut best,
-            );
+            consider(Found::new(b.3, b.4, (b.1, b.2)), &mut best);
             if b.1 >= t.threshold && b.1 >= 1.0 {
                 break;
             }
@@ -864,12 +841,7 @@ trait OrDefaultAt {
 
 impl OrDefaultAt for Option<Found> {
     fn unwrap_or_default_at(self, x: u32, y: u32) -> Found {
-        self.unwrap_or(Found {
-            x,
-            y,
-            similarity: 0.0,
-            components: Components::default(),
-        })
+        self.unwrap_or(Found::new(x, y, (0.0, Components::default())))
     }
 }
 
