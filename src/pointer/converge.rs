@@ -77,6 +77,9 @@ pub struct Pointer<D> {
     dev: D,
     locator: Locator,
     last: Option<Found>,
+    /// Where the last absolute move went: the start of the next one when the cursor cannot be
+    /// seen (a server that draws it on the client side).
+    last_abs: Option<(u32, u32)>,
     buttons: u8,
 }
 
@@ -86,6 +89,7 @@ impl<D: PointerDevice> Pointer<D> {
             dev,
             locator,
             last: None,
+            last_abs: None,
             buttons: 0,
         }
     }
@@ -171,18 +175,26 @@ impl<D: PointerDevice> Pointer<D> {
         let before = self.dev.settled_frame().await?;
         check_inside(&before, x, y)?;
         let near = self.last.map(|f| (f.x, f.y));
-        let from = self
-            .locator
-            .find_in_frame(&before, near)
+        let seen = self.locator.find_in_frame(&before, near);
+        // Unknown (no cursor seen, nothing sent yet): counted from the target, distance 0.
+        let from = seen
             .map(|f| (f.x, f.y))
+            .or(self.last_abs)
             .or(before.pointer)
             .unwrap_or((x, y));
+        // A server that sends its cursor separately (Cursor pseudo-encoding) never shows it in
+        // the pixels: there is nothing to look at after the move, so do not wait for it.
+        let blind = seen.is_none() && before.cursor.is_some();
         let (w, h) = (before.width() as i64, before.height() as i64);
         let mut aim = (x, y);
         let mut rounds = 0;
         let found = loop {
             self.dev.move_abs(aim.0, aim.1).await?;
+            self.last_abs = Some(aim);
             rounds += 1;
+            if blind {
+                break None;
+            }
             let after = self.dev.settled_frame().await?;
             let found = self.locator.find_in_frame(&after, Some((x, y)));
             let Some(f) = found else { break None };
@@ -359,7 +371,10 @@ impl<D: PointerDevice> Pointer<D> {
         let frame = self.dev.settled_frame().await?;
         let (w, h) = (frame.width(), frame.height());
         match self.dev.mode() {
-            Mode::Absolute => self.dev.move_abs(w - 1, h - 1).await?,
+            Mode::Absolute => {
+                self.dev.move_abs(w - 1, h - 1).await?;
+                self.last_abs = Some((w - 1, h - 1));
+            }
             Mode::Relative => {
                 // Large moves hit the edge whatever the acceleration; two in case one is clipped.
                 for _ in 0..2 {
