@@ -311,3 +311,31 @@ fn watcher_sees_a_region_appear_through_a_small_update() {
     assert_eq!(res[0].1.regions[0].found, Rect::new(20, 37, 60, 30));
     assert_eq!(res[0].1.matched, r.check(&painted).matched);
 }
+
+/// A change confined to a small part of a big region (a mirrored title in a window-sized
+/// region, compared at reduced resolution) is not diluted away, while mild noise over the
+/// whole region still passes.
+#[test]
+fn small_change_in_a_big_region_fails_but_noise_passes() {
+    let img = screen(11, 800, 500);
+    let r = reference(&img, None);
+    // Mirror a 120 x 24 strip of "text" (about 0.7 % of the region).
+    let (x0, y0, w, h) = (40, 24, 120, 24);
+    let mirrored = map(&img, |x, y, p| {
+        if (x0..x0 + w).contains(&x) && (y0..y0 + h).contains(&y) {
+            img.get_pixel(x0 + w - 1 - (x - x0), y).0
+        } else {
+            p
+        }
+    });
+    let m = r.check(&mirrored);
+    assert!(!m.matched, "mirrored strip matched: {:?}", m.similarity);
+    let mut seed = 7u32;
+    let noisy = map(&img, |_, _, p| {
+        seed = seed.wrapping_mul(1103515245).wrapping_add(12345);
+        let d = ((seed >> 16) % 7) as i32 - 3;
+        p.map(|v| (v as i32 + d).clamp(0, 255) as u8)
+    });
+    let m = r.check(&noisy);
+    assert!(m.matched, "noise failed: {:?}", m.similarity);
+}

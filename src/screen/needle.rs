@@ -25,16 +25,40 @@ struct NeedleJson {
 
 #[derive(Deserialize)]
 struct AreaJson {
+    #[serde(deserialize_with = "number")]
     xpos: f64,
+    #[serde(deserialize_with = "number")]
     ypos: f64,
+    #[serde(deserialize_with = "number")]
     width: f64,
+    #[serde(deserialize_with = "number")]
     height: f64,
     #[serde(rename = "type", default = "match_type")]
     kind: String,
-    #[serde(rename = "match")]
+    #[serde(rename = "match", default, deserialize_with = "opt_number")]
     match_percent: Option<f64>,
+    #[serde(default, deserialize_with = "opt_number")]
     margin: Option<f64>,
     click_point: Option<serde_json::Value>,
+}
+
+/// A JSON number, or a string holding one (needles written by hand or by old tools have
+/// `"match": "90"`; os-autoinst reads those as numbers too).
+fn number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n
+            .as_f64()
+            .ok_or_else(|| serde::de::Error::custom("number out of range")),
+        serde_json::Value::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("\"{s}\" is not a number"))),
+        other => Err(serde::de::Error::custom(format!("{other} is not a number"))),
+    }
+}
+
+fn opt_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    number(d).map(Some)
 }
 
 fn match_type() -> String {

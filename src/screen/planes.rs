@@ -45,6 +45,8 @@ struct Scratch {
     h_y: Vec<f32>,
     h_cb: Vec<f32>,
     h_cr: Vec<f32>,
+    /// Column sums of block rows ([`Planes::compute_reduced`]; at most 4 rows of bytes).
+    sums: Vec<u16>,
 }
 
 impl Planes {
@@ -61,8 +63,9 @@ impl Planes {
         let rect = clip(rect, iw, ih);
         self.rect = rect;
         let n = (rect.w * rect.h) as usize;
+        // Buffers are resized, not cleared: every value is written below, and zeroing them
+        // cost as much as a tenth of a check.
         for v in [&mut self.y, &mut self.cb, &mut self.cr] {
-            v.clear();
             v.resize(n, 0.0);
         }
         if n == 0 {
@@ -77,7 +80,6 @@ impl Planes {
         let eh = (ey1 - ey0) as usize;
         let s = &mut self.scratch;
         for v in [&mut s.raw_y, &mut s.raw_cb, &mut s.raw_cr] {
-            v.clear();
             v.resize(ew * eh, 0.0);
         }
         let raw = image.as_raw();
@@ -101,7 +103,6 @@ impl Planes {
         let w = rect.w as usize;
         let off = (rect.x - ex0) as usize;
         for v in [&mut s.h_y, &mut s.h_cb, &mut s.h_cr] {
-            v.clear();
             v.resize(eh * w, 0.0);
         }
         for row in 0..eh {
@@ -129,6 +130,70 @@ impl Planes {
             vblur5(&s.h_y, &k, w, &mut self.y[out..out + w]);
             vblur5(&s.h_cb, &k, w, &mut self.cb[out..out + w]);
             vblur5(&s.h_cr, &k, w, &mut self.cr[out..out + w]);
+        }
+    }
+
+    /// The reduced-resolution planes of `rect` (used for large regions): `step`×`step` block
+    /// means of Y, Cb and Cr (`step` 2 or 4), then a [1 2 1] blur both ways clamped at the
+    /// rectangle's own edges (at step 2 about the same smoothing as the full-resolution 5×5
+    /// binomial). `self.rect` becomes `(rect.x, rect.y, rect.w / step, rect.h / step)`.
+    pub fn compute_reduced(&mut self, image: &RgbImage, rect: Rect, step: u32) {
+        let (iw, ih) = image.dimensions();
+        let rect = clip(rect, iw, ih);
+        let st = step.max(1) as usize;
+        let (w, h) = (rect.w as usize / st, rect.h as usize / st);
+        self.rect = Rect::new(rect.x, rect.y, w as u32, h as u32);
+        let n = w * h;
+        for v in [&mut self.y, &mut self.cb, &mut self.cr] {
+            v.resize(n, 0.0);
+        }
+        if n == 0 {
+            return;
+        }
+        let raw = image.as_raw();
+        let stride = iw as usize * 3;
+        let sc = &mut self.scratch;
+        // Column sums of the block rows (bytes added as integers: vectorised), then the
+        // blocks' sums of r, g, b from those.
+        let bw = w * st * 3;
+        sc.sums.clear();
+        sc.sums.resize(bw, 0);
+        let norm = 1.0 / (st * st) as f32;
+        for j in 0..h {
+            sc.sums.fill(0);
+            for k in 0..st {
+                let row =
+                    &raw[(rect.y as usize + st * j + k) * stride + rect.x as usize * 3..][..bw];
+                for (a, &v) in sc.sums.iter_mut().zip(row) {
+                    *a += v as u16;
+                }
+            }
+            let out = (j * w)..(j * w + w);
+            for (((blk, oy), ocb), ocr) in sc
+                .sums
+                .chunks_exact(st * 3)
+                .zip(&mut self.y[out.clone()])
+                .zip(&mut self.cb[out.clone()])
+                .zip(&mut self.cr[out])
+            {
+                let (mut r, mut g, mut b) = (0u32, 0u32, 0u32);
+                for px in blk.chunks_exact(3) {
+                    r += px[0] as u32;
+                    g += px[1] as u32;
+                    b += px[2] as u32;
+                }
+                let (r, g, b) = (r as f32 * norm, g as f32 * norm, b as f32 * norm);
+                let y = KR * r + KG * g + KB * b;
+                *oy = y;
+                *ocb = CB_SCALE * (b - y);
+                *ocr = CR_SCALE * (r - y);
+            }
+        }
+        let tmp = &mut self.scratch.h_y;
+        for plane in [&mut self.y, &mut self.cb, &mut self.cr] {
+            let mut level = (w, h, std::mem::take(plane));
+            blur_121(&mut level, tmp);
+            *plane = level.2;
         }
     }
 
@@ -209,15 +274,21 @@ fn blur_121(level: &mut (usize, usize, Vec<f32>), tmp: &mut Vec<f32>) {
     if w == 0 || h == 0 {
         return;
     }
-    tmp.clear();
     tmp.resize(w * h, 0.0);
-    for j in 0..h {
-        let r = &v[j * w..][..w];
-        let o = &mut tmp[j * w..][..w];
-        for i in 0..w {
-            let l = r[i.saturating_sub(1)];
-            let rr = r[(i + 1).min(w - 1)];
-            o[i] = 0.25 * l + 0.5 * r[i] + 0.25 * rr;
+    for (r, o) in v.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
+        if w == 1 {
+            o[0] = r[0];
+            continue;
+        }
+        o[0] = 0.75 * r[0] + 0.25 * r[1];
+        o[w - 1] = 0.75 * r[w - 1] + 0.25 * r[w - 2];
+        for (((d, &l), &m), &rr) in o[1..w - 1]
+            .iter_mut()
+            .zip(&r[..w - 2])
+            .zip(&r[1..w - 1])
+            .zip(&r[2..])
+        {
+            *d = 0.25 * (l + rr) + 0.5 * m;
         }
     }
     for j in 0..h {
@@ -225,8 +296,8 @@ fn blur_121(level: &mut (usize, usize, Vec<f32>), tmp: &mut Vec<f32>) {
         let mid = &tmp[j * w..][..w];
         let down = &tmp[(j + 1).min(h - 1) * w..][..w];
         let o = &mut v[j * w..][..w];
-        for i in 0..w {
-            o[i] = 0.25 * up[i] + 0.5 * mid[i] + 0.25 * down[i];
+        for (((d, &a), &m), &b) in o.iter_mut().zip(up).zip(mid).zip(down) {
+            *d = 0.25 * (a + b) + 0.5 * m;
         }
     }
 }
@@ -245,7 +316,6 @@ impl LumaPyramid {
             let (lw, lh, v) = &mut self.levels[0];
             *lw = w1;
             *lh = h1;
-            v.clear();
             v.resize(w1 * h1, 0.0);
             for j in 0..h1 {
                 let y = rect.y as usize + 2 * j;
@@ -269,7 +339,6 @@ impl LumaPyramid {
             let (lw, lh, v) = &mut rest[0];
             *lw = pw / 2;
             *lh = ph / 2;
-            v.clear();
             v.resize(*lw * *lh, 0.0);
             for j in 0..*lh {
                 for i in 0..*lw {

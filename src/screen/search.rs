@@ -17,6 +17,9 @@ use crate::rfb::Rect;
 
 /// Coarse candidates refined per search.
 const CANDIDATES: usize = 8;
+/// Coarse candidates are at least this many coarse samples apart (either way), so that a
+/// row of near-equal placements along a line or a text row does not fill every candidate.
+const SPREAD: usize = 2;
 /// Candidates refined on the exact similarity at full resolution.
 const EXACT_CANDIDATES: usize = 3;
 /// Hill-climb steps allowed per candidate.
@@ -40,51 +43,94 @@ pub struct Found {
 pub struct Scratch {
     planes: Planes,
     pyramid: LumaPyramid,
-    spans: Vec<(usize, usize)>,
+    exact: ExactScratch,
     coarse: Vec<(f64, usize, usize)>,
     integrals: Vec<Vec<Pair>>,
+    half_ignore: Vec<Rect>,
+    /// `planes` may not be reused as a full-resolution window: they hold half-resolution
+    /// samples, or belong to an earlier search (another image).
+    planes_stale: bool,
 }
+
+/// Side (in plane samples) of the tiles the local error is measured on: 16 px, or 32 px for
+/// a region compared at half resolution.
+pub const TILE: usize = 16;
+
+/// Buffers of [`exact`].
+#[derive(Default, Debug)]
+pub struct ExactScratch {
+    spans: Vec<(usize, usize)>,
+    /// Per tile of the current tile row: Σw, Σwt, Σws, Σwt², Σws², Σwts in lanes.
+    tiles: Vec<[[f32; LANES]; 6]>,
+    /// The same for the region's outer [`EDGE`] samples (in the region's sums, in no tile).
+    border: [[f32; LANES]; 6],
+}
+
+/// Width (samples) of the region's edge left out of the tiles: the smoothing border.
+const EDGE: usize = PAD as usize;
 
 /// The exact similarity of `t` placed with its top-left corner at `(x, y)` of the image whose
 /// planes (covering that placement) are `shot`. Pixels inside `ignore` (image coordinates)
-/// are left out.
+/// are left out. Besides the region's luma and chroma errors this measures the worst
+/// [`TILE`]-sized tile (see [`similarity::Components::local_error`]).
 pub fn exact(
     t: &Template,
     shot: &Planes,
     x: u32,
     y: u32,
     ignore: &[Rect],
-    spans: &mut Vec<(usize, usize)>,
+    es: &mut ExactScratch,
 ) -> (f64, Components) {
-    let (w, h) = (t.rect.w as usize, t.rect.h as usize);
-    debug_assert!(shot.covers(Rect::new(x, y, t.rect.w, t.rect.h)));
+    let (w, h) = (t.plane_w, t.plane_h);
     let sw = shot.rect.w as usize;
-    let ox = (x - shot.rect.x) as usize;
-    let oy = (y - shot.rect.y) as usize;
+    // Full resolution: the shot's planes cover a window around the placement. Half
+    // resolution: they are exactly the placement's, and `x`, `y`, `ignore` are in half units.
+    let (ox, oy) = if t.step == 1 {
+        debug_assert!(shot.covers(Rect::new(x, y, t.rect.w, t.rect.h)));
+        ((x - shot.rect.x) as usize, (y - shot.rect.y) as usize)
+    } else {
+        (0, 0)
+    };
+    // Tiles: TILE × TILE, the last column and row of tiles taking the remainder.
+    let (ntx, nty) = ((w / TILE).max(1), (h / TILE).max(1));
+    let several = ntx * nty > 1;
+    es.tiles.clear();
+    es.tiles.resize(ntx, [[0f32; LANES]; 6]);
+    es.border = [[0f32; LANES]; 6];
+    let mut local = 0f64;
     let mut luma = LumaSums::default();
     let mut chroma = ChromaSums::default();
     for j in 0..h {
-        spans.clear();
-        row_spans(w, x, y + j as u32, ignore, spans);
+        es.spans.clear();
+        row_spans(w, x, y + j as u32, ignore, &mut es.spans);
         let trow = j * w;
         let srow = (oy + j) * sw + ox;
-        for &(a, b) in spans.iter() {
-            let ty = &t.planes.y[trow + a..trow + b];
-            let sy = &shot.y[srow + a..srow + b];
+        for &(a, b) in es.spans.iter() {
             let wt = t.weights.as_ref().map(|w| &w[trow + a..trow + b]);
-            let [n, st, ss, stt, sss, sst] = match wt {
-                None => {
-                    let [st, ss, stt, sss, sst] = luma_row(ty, sy);
-                    [(b - a) as f32, st, ss, stt, sss, sst]
+            // The outer EDGE samples of the region go to `border`: the smoothing reads
+            // beyond the region there, so they also show what surrounds it, which is not
+            // the region's content (a moved screen has other surroundings).
+            let edge_row = j < EDGE || j + EDGE >= h;
+            let mut c = a;
+            while c < b {
+                let k = (c / TILE).min(ntx - 1);
+                let (end, acc) = if edge_row || c < EDGE {
+                    (if edge_row { b } else { EDGE.min(b) }, &mut es.border)
+                } else if c + EDGE >= w {
+                    (b, &mut es.border)
+                } else if k + 1 == ntx {
+                    ((w - EDGE).min(b), &mut es.tiles[k])
+                } else {
+                    (((k + 1) * TILE).min(w - EDGE).min(b), &mut es.tiles[k])
+                };
+                let ty = &t.planes.y[trow + c..trow + end];
+                let sy = &shot.y[srow + c..srow + end];
+                match &t.weights {
+                    None => luma_lanes(ty, sy, acc),
+                    Some(wv) => luma_lanes_weighted(ty, sy, &wv[trow + c..trow + end], acc),
                 }
-                Some(wt) => luma_row_weighted(ty, sy, wt),
-            };
-            luma.n += n as f64;
-            luma.t += st as f64;
-            luma.s += ss as f64;
-            luma.tt += stt as f64;
-            luma.ss += sss as f64;
-            luma.st += sst as f64;
+                c = end;
+            }
             if j % 2 == 0 {
                 let [n, d2, cb, cbb, cr, crr] = chroma_row(
                     &t.planes.cb[trow + a..trow + b],
@@ -101,8 +147,96 @@ pub fn exact(
                 chroma.crr += crr as f64;
             }
         }
+        let tile_row_done = j + 1 == h || ((j + 1) % TILE == 0 && (j + 1) / TILE < nty);
+        if tile_row_done {
+            let last = j + 1 == h;
+            let border = last.then_some(&mut es.border);
+            for (acc, is_border) in es
+                .tiles
+                .iter_mut()
+                .map(|a| (a, false))
+                .chain(border.map(|a| (a, true)))
+            {
+                let [n, st, ss, stt, sss, sst] = acc.map(|l| l.iter().map(|&v| v as f64).sum());
+                *acc = [[0f32; LANES]; 6];
+                let tile = LumaSums {
+                    n,
+                    t: st,
+                    s: ss,
+                    tt: stt,
+                    ss: sss,
+                    st: sst,
+                };
+                luma.n += n;
+                luma.t += st;
+                luma.s += ss;
+                luma.tt += stt;
+                luma.ss += sss;
+                luma.st += sst;
+                if several && !is_border && n >= (TILE * TILE / 4) as f64 {
+                    local = local.max(similarity::relative_luma_error(&tile));
+                }
+            }
+        }
     }
-    similarity::similarity(&luma, &chroma)
+    similarity::similarity(&luma, &chroma, local)
+}
+
+/// Adds Σ1, Σt, Σs, Σt², Σs², Σts of two equally long rows to `acc` (lane-wise).
+#[inline]
+fn luma_lanes(t: &[f32], s: &[f32], acc: &mut [[f32; LANES]; 6]) {
+    let n = t.len().min(s.len());
+    let m = n - n % LANES;
+    for (tk, sk) in t[..m].chunks_exact(LANES).zip(s[..m].chunks_exact(LANES)) {
+        for i in 0..LANES {
+            let (a, b) = (tk[i], sk[i]);
+            acc[0][i] += 1.0;
+            acc[1][i] += a;
+            acc[2][i] += b;
+            acc[3][i] += a * a;
+            acc[4][i] += b * b;
+            acc[5][i] += a * b;
+        }
+    }
+    for (i, (&a, &b)) in t[m..n].iter().zip(&s[m..n]).enumerate() {
+        acc[0][i] += 1.0;
+        acc[1][i] += a;
+        acc[2][i] += b;
+        acc[3][i] += a * a;
+        acc[4][i] += b * b;
+        acc[5][i] += a * b;
+    }
+}
+
+/// Adds Σw, Σwt, Σws, Σwt², Σws², Σwts of equally long rows to `acc` (lane-wise).
+#[inline]
+fn luma_lanes_weighted(t: &[f32], s: &[f32], w: &[f32], acc: &mut [[f32; LANES]; 6]) {
+    let n = t.len().min(s.len()).min(w.len());
+    let m = n - n % LANES;
+    for ((tk, sk), wk) in t[..m]
+        .chunks_exact(LANES)
+        .zip(s[..m].chunks_exact(LANES))
+        .zip(w[..m].chunks_exact(LANES))
+    {
+        for i in 0..LANES {
+            let (a, b, c) = (tk[i], sk[i], wk[i]);
+            let (ca, cb) = (c * a, c * b);
+            acc[0][i] += c;
+            acc[1][i] += ca;
+            acc[2][i] += cb;
+            acc[3][i] += ca * a;
+            acc[4][i] += cb * b;
+            acc[5][i] += ca * b;
+        }
+    }
+    for (i, ((&a, &b), &c)) in t[m..n].iter().zip(&s[m..n]).zip(&w[m..n]).enumerate() {
+        acc[0][i] += c;
+        acc[1][i] += c * a;
+        acc[2][i] += c * b;
+        acc[3][i] += c * a * a;
+        acc[4][i] += c * b * b;
+        acc[5][i] += c * a * b;
+    }
 }
 
 /// Accumulator lanes: sums are kept in this many independent lanes so the compiler can use
@@ -342,6 +476,47 @@ fn coarse_cost(t: &CoarseLevel, pw: usize, pv: &[f32], cx: usize, cy: usize) -> 
     similarity::coarse_cost(&l)
 }
 
+/// The exact similarity of `t` placed at `(x, y)` of `image`, computing the screenshot's planes
+/// as needed: at full resolution over the placement grown by `pad` (clipped to `bounds`, the
+/// last placement allowed, so a hill-climb reuses them), at half resolution for the placement.
+fn score_at(
+    t: &Template,
+    image: &RgbImage,
+    (x, y): (u32, u32),
+    ignore: &[Rect],
+    pad: u32,
+    bounds: (u32, u32, u32, u32),
+    s: &mut Scratch,
+) -> (f64, Components) {
+    let (w, h) = (t.rect.w, t.rect.h);
+    if t.step > 1 {
+        let st = t.step;
+        s.planes.compute_reduced(image, Rect::new(x, y, w, h), st);
+        s.planes_stale = true;
+        s.half_ignore.clear();
+        s.half_ignore.extend(ignore.iter().map(|r| {
+            let (x0, y0) = (r.x / st, r.y / st);
+            Rect::new(
+                x0,
+                y0,
+                r.right().div_ceil(st) - x0,
+                r.bottom().div_ceil(st) - y0,
+            )
+        }));
+        return exact(t, &s.planes, x / st, y / st, &s.half_ignore, &mut s.exact);
+    }
+    if !s.planes.covers(Rect::new(x, y, w, h)) || s.planes_stale {
+        let rx0 = x.saturating_sub(pad).max(bounds.0.min(x));
+        let ry0 = y.saturating_sub(pad).max(bounds.1.min(y));
+        let rx1 = (x + pad).min(bounds.2.max(x)) + w;
+        let ry1 = (y + pad).min(bounds.3.max(y)) + h;
+        s.planes
+            .compute(image, Rect::new(rx0, ry0, rx1 - rx0, ry1 - ry0));
+        s.planes_stale = false;
+    }
+    exact(t, &s.planes, x, y, ignore, &mut s.exact)
+}
+
 /// Whether a region found `(dx, dy)` away from where it was expected is really content that
 /// changed in place: its surroundings in the screenshot are still where the reference has
 /// them (mean squared luma error below `RING_STILL`) and do not fit at the found offset
@@ -400,6 +575,7 @@ pub fn find(
     within: Option<Rect>,
     s: &mut Scratch,
 ) -> Found {
+    s.planes_stale = true;
     let f = find_anywhere(t, image, ignore, hint, within, s);
     let (dx, dy) = (f.x as i64 - t.rect.x as i64, f.y as i64 - t.rect.y as i64);
     if (dx, dy) == (0, 0) || f.similarity < t.threshold || hint == Some((dx, dy)) {
@@ -407,8 +583,7 @@ pub fn find(
     }
     if surroundings_stayed(t, image, dx, dy, ignore) {
         // The content changed in place: report it where it was expected.
-        s.planes.compute(image, t.rect);
-        let (sim, c) = exact(t, &s.planes, t.rect.x, t.rect.y, ignore, &mut s.spans);
+        let (sim, c) = score_at(t, image, (t.rect.x, t.rect.y), ignore, 0, (0, 0, 0, 0), s);
         return Found {
             x: t.rect.x,
             y: t.rect.y,
@@ -464,8 +639,7 @@ fn find_anywhere(
             continue;
         }
         let (x, y) = (x as u32, y as u32);
-        s.planes.compute(image, Rect::new(x, y, w, h));
-        let (sim, c) = exact(t, &s.planes, x, y, ignore, &mut s.spans);
+        let (sim, c) = score_at(t, image, (x, y), ignore, 0, (0, 0, 0, 0), s);
         consider(
             Found {
                 x,
@@ -507,9 +681,10 @@ fn find_anywhere(
         // Tiny template: every placement, exactly.
         s.planes
             .compute(image, Rect::new(x0, y0, x1 - x0 + w, y1 - y0 + h));
+        s.planes_stale = false;
         for y in y0..=y1 {
             for x in x0..=x1 {
-                let (sim, c) = exact(t, &s.planes, x, y, ignore, &mut s.spans);
+                let (sim, c) = exact(t, &s.planes, x, y, ignore, &mut s.exact);
                 consider(
                     Found {
                         x,
@@ -561,7 +736,7 @@ fn find_anywhere(
         }
         if picked
             .iter()
-            .any(|&(px, py, _)| px.abs_diff(cx) <= 1 && py.abs_diff(cy) <= 1)
+            .any(|&(px, py, _)| px.abs_diff(cx) <= SPREAD && py.abs_diff(cy) <= SPREAD)
         {
             continue;
         }
@@ -616,16 +791,7 @@ fn find_anywhere(
     let bounds = (x0, y0, x1, y1);
     for (_, cx, cy) in candidates {
         let eval = |x: u32, y: u32, s: &mut Scratch| -> (f64, f64, Components) {
-            let need = Rect::new(x, y, w, h);
-            if !s.planes.covers(need) {
-                let rx0 = x.saturating_sub(PLANE_PAD).max(bounds.0);
-                let ry0 = y.saturating_sub(PLANE_PAD).max(bounds.1);
-                let rx1 = (x + PLANE_PAD).min(bounds.2) + w;
-                let ry1 = (y + PLANE_PAD).min(bounds.3) + h;
-                s.planes
-                    .compute(image, Rect::new(rx0, ry0, rx1 - rx0, ry1 - ry0));
-            }
-            let (sim, c) = exact(t, &s.planes, x, y, ignore, &mut s.spans);
+            let (sim, c) = score_at(t, image, (x, y), ignore, PLANE_PAD, bounds, s);
             (similarity::cost(&c), sim, c)
         };
         let mut cur: Option<(f64, f64, Components, u32, u32)> = None;

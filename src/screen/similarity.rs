@@ -11,8 +11,11 @@
 //! * Both errors are taken relative to how much structure the reference region has (its luma
 //!   and chroma variance plus a floor for flat regions), after subtracting the noise floor that
 //!   lossy encodings leave even on a perfect match:
-//!   `sim = 1 − max(0, E_y − NOISE_Y)/(V_y + FLOOR_Y) − max(0, E_c − NOISE_C)/(V_c + FLOOR_C)`,
-//!   clamped to [0, 1]. Identical pixels give exactly 1.
+//!   `r_y = max(0, E_y − NOISE_Y)/(V_y + FLOOR_Y)`, `r_c = max(0, E_c − NOISE_C)/(V_c + FLOOR_C)`.
+//! * Local: the same relative luma error per tile of about 16 × 16 px (each tile allowed its
+//!   own small brightness change); `r_l` is the worst tile's.
+//! * `e = max(r_y + CHROMA_SQUARED·r_c², LOCAL_WEIGHT·r_l)`, `sim = 1 − e − e²`, clamped to
+//!   [0, 1]. Identical pixels give exactly 1.
 
 /// Smallest and largest luma gain a "small brightness change" may have.
 pub const GAIN_MIN: f64 = 0.9;
@@ -33,6 +36,14 @@ pub const FLOOR_C: f64 = 200.0;
 /// errors of up to ~0.3 on coloured text, while swapped colours give 3.5 and more), so chroma
 /// is judged 4× more coarsely in standard-deviation terms.
 pub const CHROMA_WEIGHT: f64 = 1.0 / 16.0;
+/// The similarity counts the relative chroma error `r` as `CHROMA_SQUARED · r²`: below
+/// r = 0.5 (what lossy encodings leave) that is gentler than `CHROMA_WEIGHT · r`, above it
+/// (a colour changed: r of 3 and more) it grows fast, so a changed colour fails even a
+/// needle's lenient threshold.
+pub const CHROMA_SQUARED: f64 = 1.0 / 8.0;
+/// The worst tile's relative luma error counts this much (it is judged on far fewer pixels
+/// than the region's mean, so more coarsely).
+pub const LOCAL_WEIGHT: f64 = 1.0;
 
 /// Weighted sums over the compared pixels of reference luma `t` and screenshot luma `s`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -63,6 +74,11 @@ pub struct Components {
     pub luma_variance: f64,
     pub chroma_error: f64,
     pub chroma_variance: f64,
+    /// The worst tile's relative luma error (each tile of about 16 × 16 px allowed its own
+    /// small brightness change), 0 for a region of one tile. A change confined to a small
+    /// part of a big region (mirrored text in a title bar of a window-sized region) is
+    /// diluted in the region's mean but not here.
+    pub local_error: f64,
 }
 
 impl LumaSums {
@@ -118,8 +134,16 @@ impl ChromaSums {
     }
 }
 
-/// The similarity in [0, 1] and its components.
-pub fn similarity(luma: &LumaSums, chroma: &ChromaSums) -> (f64, Components) {
+/// `max(0, E − NOISE_Y) / (V + FLOOR_Y)` of a set of luma sums (after its own best small
+/// brightness change).
+pub fn relative_luma_error(luma: &LumaSums) -> f64 {
+    let (e, v) = luma.error();
+    (e - NOISE_Y).max(0.0) / (v + FLOOR_Y)
+}
+
+/// The similarity in [0, 1] and its components; `local` is the worst tile's relative luma
+/// error ([`Components::local_error`]).
+pub fn similarity(luma: &LumaSums, chroma: &ChromaSums, local: f64) -> (f64, Components) {
     let (ey, vy) = luma.error();
     let (ec, vc) = chroma.error();
     let c = Components {
@@ -127,6 +151,7 @@ pub fn similarity(luma: &LumaSums, chroma: &ChromaSums) -> (f64, Components) {
         luma_variance: vy,
         chroma_error: ec,
         chroma_variance: vc,
+        local_error: local,
     };
     (score(&c), c)
 }
@@ -134,8 +159,13 @@ pub fn similarity(luma: &LumaSums, chroma: &ChromaSums) -> (f64, Components) {
 /// The similarity from its components.
 pub fn score(c: &Components) -> f64 {
     let ly = (c.luma_error - NOISE_Y).max(0.0) / (c.luma_variance + FLOOR_Y);
-    let lc = CHROMA_WEIGHT * (c.chroma_error - NOISE_C).max(0.0) / (c.chroma_variance + FLOOR_C);
-    (1.0 - ly - lc).clamp(0.0, 1.0)
+    let rc = (c.chroma_error - NOISE_C).max(0.0) / (c.chroma_variance + FLOOR_C);
+    let lc = CHROMA_SQUARED * rc * rc;
+    // The quadratic term leaves small errors almost as they are (0.04 → 0.958) but takes
+    // clearly different content (relative error 0.5 and more) to about 0, where needles
+    // written for os-autoinst expect it: some use thresholds as low as 0.3 for "is there".
+    let e = (ly + lc).max(LOCAL_WEIGHT * c.local_error);
+    (1.0 - e - e * e).clamp(0.0, 1.0)
 }
 
 /// Rank of a placement (lower is better): the relative errors without the noise allowance
@@ -213,6 +243,7 @@ mod tests {
                 luma_variance: vy,
                 chroma_error: 0.0,
                 chroma_variance: 0.0,
+                local_error: 0.0,
             }
         };
         assert_eq!(score(&c), 0.0);

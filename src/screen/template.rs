@@ -8,8 +8,12 @@ use crate::rfb::Rect;
 
 /// The coarsest pyramid level used for searching (blocks of 2^3 = 8 px).
 const MAX_LEVEL: usize = 3;
-/// A coarse level is used only while the template still has this many pixels each way there.
+/// Level 1 (2×2 blocks) is used when the template still has this many samples each way there.
 const MIN_COARSE_SIDE: usize = 5;
+/// Coarser levels only while it keeps this many: a template placed half a block off the block
+/// grid looks different at that level, and a small one then loses against look-alike rows
+/// elsewhere (the true place must stay among the candidates).
+const MIN_TOP_SIDE: usize = 8;
 
 /// One coarse pyramid level of a template.
 #[derive(Clone, Debug)]
@@ -37,15 +41,42 @@ pub struct Template {
     pub threshold: f64,
     /// How far (px) from `rect` the region may be found.
     pub margin: u32,
-    /// Smoothed Y/Cb/Cr of the region (computed with the reference's surroundings).
+    /// Smoothed Y/Cb/Cr of the region (computed with the reference's surroundings), at full
+    /// resolution, or at 1/`step` resolution.
     pub planes: Planes,
-    /// Per-pixel weight (0 = ignored, 1 = compared), `None` when every pixel is compared.
+    /// 1, or 2 or 4 for regions of more than [`MAX_SAMPLES`] pixels (see [`step_for`]): those are
+    /// compared at reduced resolution ([`Planes::compute_reduced`]).
+    pub step: u32,
+    /// Width and height of `planes` (and of `weights`).
+    pub plane_w: usize,
+    pub plane_h: usize,
+    /// Per-sample weight of `planes` (0 = ignored, 1 = compared; fractions at half
+    /// resolution), `None` when every pixel is compared.
     pub weights: Option<Vec<f32>>,
     /// Levels 1..=k of the luma pyramid (`coarse[k-1]` is level k).
     pub coarse: Vec<CoarseLevel>,
     /// Luma of the reference just outside the region (x, y, luma), for telling a moved
     /// screen from content that changed in place (see `search::surroundings_stayed`).
     pub ring: Vec<(u32, u32, f32)>,
+}
+
+/// A region is compared with at most this many samples: every pixel up to this size, then
+/// 2×2 or (above four times this) 4×4 block means.
+pub const MAX_SAMPLES: u32 = 20_000;
+
+/// Sample step a region is compared at: the smallest of 1, 2, 4 that keeps it within
+/// [`MAX_SAMPLES`] samples (4 at most). A region that big says what it says with its layout —
+/// text lines, icons, buttons — which survives block means, while the cost of comparing it
+/// stays bounded.
+fn step_for(rect: Rect) -> u32 {
+    let px = rect.w * rect.h;
+    if px <= MAX_SAMPLES || rect.w < 16 || rect.h < 16 {
+        1
+    } else if px / 4 <= MAX_SAMPLES || rect.w < 32 || rect.h < 32 {
+        2
+    } else {
+        4
+    }
 }
 
 /// Width (px) of the band around a region kept in [`Template::ring`].
@@ -80,13 +111,32 @@ impl Template {
         margin: u32,
     ) -> Template {
         let weights = weights.filter(|w| w.iter().any(|&v| v < 1.0));
-        let planes = Planes::of(image, rect);
         let (w, h) = (rect.w as usize, rect.h as usize);
+        let step = step_for(rect);
+        let (planes, compare_weights) = if step > 1 {
+            let mut p = Planes::default();
+            p.compute_reduced(image, rect, step);
+            let reduced = weights.as_ref().map(|wt| {
+                let mut l = (w, h, wt.clone());
+                for _ in 0..step.trailing_zeros() {
+                    l = halve(l.0, l.1, &l.2);
+                }
+                l.2
+            });
+            (p, reduced)
+        } else {
+            (Planes::of(image, rect), weights.clone())
+        };
+        let (plane_w, plane_h) = (planes.rect.w as usize, planes.rect.h as usize);
         let mut levels = 0;
-        while levels < MAX_LEVEL
-            && (w >> (levels + 1)) >= MIN_COARSE_SIDE
-            && (h >> (levels + 1)) >= MIN_COARSE_SIDE
-        {
+        while levels < MAX_LEVEL && {
+            let min = if levels == 0 {
+                MIN_COARSE_SIDE
+            } else {
+                MIN_TOP_SIDE
+            };
+            (w >> (levels + 1)) >= min && (h >> (levels + 1)) >= min
+        } {
             levels += 1;
         }
         let mut pyramid = LumaPyramid::default();
@@ -111,20 +161,24 @@ impl Template {
             });
         }
         Template {
+            step,
+            plane_w,
+            plane_h,
             ring: ring(image, rect),
             rect,
             threshold,
             margin,
             planes,
-            weights,
+            weights: compare_weights,
             coarse,
         }
     }
 
     /// Number of compared pixels.
     pub fn compared_pixels(&self) -> usize {
+        let per = (self.step * self.step) as usize;
         match &self.weights {
-            Some(w) => w.iter().filter(|&&v| v > 0.0).count(),
+            Some(w) => w.iter().filter(|&&v| v > 0.0).count() * per,
             None => (self.rect.w * self.rect.h) as usize,
         }
     }
