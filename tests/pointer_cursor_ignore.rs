@@ -173,7 +173,7 @@ fn mouse_functions_without_a_vnc_session_say_why() {
     let (outcome, _) = run(clean, None, "click(10, 10);");
     assert!(outcome.starts_with("Error"), "{outcome}");
     assert!(outcome.contains("test.rhai:1:1"), "{outcome}");
-    assert!(outcome.contains("--watch qmp"), "{outcome}");
+    assert!(outcome.contains("no way to move the mouse"), "{outcome}");
     let (outcome, _) = run(location().1, None, r#"click(10, 10, "sideways");"#);
     assert!(
         outcome.contains("expected \"left\", \"middle\" or \"right\""),

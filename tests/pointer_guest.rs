@@ -1,7 +1,7 @@
 //! The pointer on a real guest: the Debian 12 graphical installer under QEMU (TCG) with a
-//! usb-tablet (absolute). On the location screen it clicks "Canada" — checked by the row
-//! turning highlighted — and then "Continue" — checked by the keyboard screen matching its
-//! reference. The same with the default PS/2 mouse (relative, accelerated, software cursor
+//! usb-tablet (absolute). On the location screen it clicks "Canada" over VNC — checked by the
+//! row turning highlighted — and then "Continue" through QEMU's monitor (QMP input-send-event)
+//! — checked by the keyboard screen matching its reference. The same with the default PS/2 mouse (relative, accelerated, software cursor
 //! drawn into the framebuffer) is covered end to end by tests/run_debian_gtk.rs, through a
 //! macro's `click`/`click_screen` (one guest boot less for the suite); `click_canada_then_continue`
 //! still takes the expected mode so either can be run by hand.
@@ -13,7 +13,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use vncpilot::guest::Qmp;
 use vncpilot::pointer::device::buttons;
+use vncpilot::pointer::qmp::QmpPointer;
 use vncpilot::pointer::vnc::VncPointer;
 use vncpilot::pointer::{CursorSprite, Locator, Mode, MoveOptions, Pointer, PointerDevice};
 use vncpilot::rfb::{Addr, ConnectOptions, Frame, Session};
@@ -56,6 +58,11 @@ impl Guest {
             .args(["-append", "vga=788 --- quiet"])
             .arg("-vnc")
             .arg(format!("unix:{}", sock.display()))
+            .arg("-qmp")
+            .arg(format!(
+                "unix:{},server=on,wait=off",
+                dir.path().join("qmp.sock").display()
+            ))
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -181,11 +188,29 @@ async fn click_canada_then_continue(extra: &[&str], expect: Mode) {
         assert!(Instant::now() < deadline, "Canada did not get selected");
     }
 
+    // "Continue" through QEMU's monitor instead (QMP input-send-event, as a run watched with
+    // --watch qmp does): the same device, the same frames.
+    let qmp = Arc::new(
+        Qmp::connect(&guest.dir.path().join("qmp.sock"), Duration::from_secs(30))
+            .await
+            .unwrap(),
+    );
+    let frames = session.clone();
+    let device = QmpPointer::new(qmp, Box::new(move || Some(frames.latest())))
+        .await
+        .unwrap();
+    assert_eq!(device.mode(), expect, "the current mouse per query-mice");
+    let mut pointer = Pointer::new(device, pointer.locator().clone());
     let report = pointer
         .click(CONTINUE.0, CONTINUE.1, buttons::LEFT, 1, &opts)
         .await
         .unwrap();
-    eprintln!("Continue: {}", serde_json::to_string(&report).unwrap());
+    eprintln!(
+        "Continue (QMP): {}",
+        serde_json::to_string(&report).unwrap()
+    );
+    assert_eq!(report.mode, expect);
+    assert!(report.error_px.is_some_and(|e| e <= 1), "{report:?}");
     let ignore: Vec<_> = pointer.cursor_rect().into_iter().collect();
     wait_screen(
         &session,

@@ -1,7 +1,9 @@
 //! The macro mouse functions against a real TigerVNC Xvnc (an absolute pointer): `mouse_move`,
 //! `click` with each button, `double_click`, `drag` and `mouse_hide` in a `vncpilot run
 //! --vnc` harness, checked by what the X server delivered to a real X client (`xev`, its
-//! window covering the screen) and by the run's events.jsonl.
+//! window covering the screen) and by the run's events.jsonl. Also the failure paths: a
+//! `click_screen` whose screen never comes fails (exit 1) with the screen saved, a target off
+//! the screen is an error (exit 2).
 
 mod common;
 
@@ -128,21 +130,9 @@ mouse_hide();
 "#,
     );
     let results = tmp.path().join("results");
-    let status = Command::new(env!("CARGO_BIN_EXE_vncpilot"))
-        .arg("run")
-        .arg(&h)
-        .arg("--vnc")
-        .arg(xvnc.unix_addr())
-        .arg("--results")
-        .arg(&results)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    let result: Value =
-        serde_json::from_str(&std::fs::read_to_string(results.join("latest/result.json")).unwrap())
-            .unwrap();
+    let (code, result) = run(&h, &xvnc, &results);
     assert_eq!(result["status"], "pass", "{result}");
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(code, Some(0));
 
     let expected: Vec<(String, u32, u32, u32)> = [
         ("ButtonPress", 1, 200, 150),
@@ -202,5 +192,55 @@ mouse_hide();
     assert_eq!(
         (right["x"].as_u64(), right["y"].as_u64()),
         (Some(300), Some(200))
+    );
+}
+
+fn run(h: &Path, xvnc: &Xvnc, results: &Path) -> (Option<i32>, Value) {
+    let status = Command::new(env!("CARGO_BIN_EXE_vncpilot"))
+        .arg("run")
+        .arg(h)
+        .arg("--vnc")
+        .arg(xvnc.unix_addr())
+        .arg("--results")
+        .arg(results)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    let result = std::fs::read_to_string(results.join("latest/result.json")).unwrap();
+    (status.code(), serde_json::from_str(&result).unwrap())
+}
+
+#[test]
+fn a_click_on_a_screen_that_never_comes_fails_with_the_screen_saved() {
+    let xvnc = Xvnc::start(1280, 800, XvncAuth::None);
+    let tmp = tempfile::tempdir().unwrap();
+    let h = harness(tmp.path(), "log(\"go\");\nclick_screen(\"canada\", 1);\n");
+    let results = tmp.path().join("results");
+    let (code, result) = run(&h, &xvnc, &results);
+    assert_eq!(code, Some(1), "{result}");
+    assert_eq!(result["status"], "fail");
+    let reason = result["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("install.rhai:2:")
+            && reason.contains("screen canada did not appear within 1 s")
+            && reason.contains("screenshots/"),
+        "{reason}"
+    );
+    let shot = reason
+        .split("screen saved as ")
+        .nth(1)
+        .and_then(|s| s.strip_suffix(')'))
+        .expect("the reason names the screenshot");
+    let saved = image::open(results.join("latest").join(shot)).expect("the screenshot");
+    assert_eq!((saved.width(), saved.height()), (1280, 800));
+
+    // A target off the screen is the macro's mistake: an error (exit 2), not a failure.
+    let h = harness(tmp.path(), "click(5000, 10);\n");
+    let (code, result) = run(&h, &xvnc, &results);
+    assert_eq!(code, Some(2), "{result}");
+    let reason = result["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("install.rhai:1:") && reason.contains("outside the 1280x800 screen"),
+        "{reason}"
     );
 }

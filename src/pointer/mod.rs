@@ -20,6 +20,7 @@ pub mod device;
 pub mod error;
 pub mod locate;
 pub mod plan;
+pub mod qmp;
 pub mod screen_click;
 pub mod simulated;
 pub mod vnc;

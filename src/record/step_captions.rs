@@ -169,4 +169,42 @@ mod tests {
         );
         assert_eq!(event_caption(&Event::new(0.0, "start")), None);
     }
+
+    #[test]
+    fn secrets_told_before_the_recording_existed_are_redacted_in_it() {
+        use crate::record::{Recorder, RecorderOptions};
+        let dir = tempfile::tempdir().unwrap();
+        let captions = StepCaptions::new();
+        captions.secret("early-secret");
+        let options = RecorderOptions {
+            lossless: None,
+            browser: None,
+            ..RecorderOptions::default()
+        };
+        let recorder = Recorder::start(dir.path(), std::time::Instant::now(), options).unwrap();
+        captions.attach(recorder.captions());
+        captions.secret("late-secret");
+        captions.event(
+            &Event::new(0.1, "log")
+                .with("step", 1)
+                .with("message", "early-secret"),
+        );
+        captions.event(
+            &Event::new(0.2, "type")
+                .with("step", 2)
+                .with("text", "late-secret"),
+        );
+        captions.event(&Event::new(0.3, "key").with("step", 3).with("key", "ret"));
+        recorder.finish().unwrap();
+        let vtt = std::fs::read_to_string(dir.path().join("subtitles.vtt")).unwrap();
+        assert!(
+            !vtt.contains("early-secret") && !vtt.contains("late-secret"),
+            "{vtt}"
+        );
+        assert!(
+            vtt.contains("log: [secret]") && vtt.contains("type '[secret]'"),
+            "{vtt}"
+        );
+        assert!(vtt.contains("key ret"), "{vtt}");
+    }
 }

@@ -3,7 +3,8 @@
 //! `click_screen(name, timeout_s)`, `mouse_hide()` — and the cursor's rectangle that screen
 //! matching leaves out.
 //!
-//! They drive the `pointer` module's look-move-look loop over the run's VNC session: the
+//! They drive the `pointer` module's look-move-look loop over the run's VNC session (or, when
+//! the run watches the screen through QEMU's monitor, through QMP `input-send-event`): the
 //! guest's mouse may be relative and accelerated (PS/2), so a move is only done when the cursor
 //! is seen on the target. Every move is one `mouse_move` event (`distance`, `rounds`,
 //! `error_px`, `mode`). A move that cannot be made (the pointer does not move, the cursor is
@@ -27,19 +28,65 @@ use serde_json::Value;
 use super::api::{RhaiResult, error, seconds};
 use super::context::RunContext;
 use crate::pointer::device::buttons;
+use crate::pointer::qmp::{LatestFrame, QmpPointer};
 use crate::pointer::screen_click::click_point;
 use crate::pointer::vnc::VncPointer;
 use crate::pointer::{
-    CursorSprite, Found, Locator, MoveOptions, MoveReport, Pointer, PointerError,
+    CursorSprite, Found, Locator, Mode, MoveOptions, MoveReport, Pointer, PointerDevice,
+    PointerError,
 };
 use crate::rfb::{Frame, Rect};
+
+/// The mouse a run drives: over its VNC connection, or through QEMU's monitor when the screen
+/// is watched with `--watch qmp`.
+pub enum GuestMouse {
+    Vnc(VncPointer),
+    Qmp(QmpPointer),
+}
+
+impl PointerDevice for GuestMouse {
+    fn mode(&self) -> Mode {
+        match self {
+            GuestMouse::Vnc(d) => d.mode(),
+            GuestMouse::Qmp(d) => d.mode(),
+        }
+    }
+
+    async fn move_rel(&mut self, dx: i32, dy: i32) -> Result<(), PointerError> {
+        match self {
+            GuestMouse::Vnc(d) => d.move_rel(dx, dy).await,
+            GuestMouse::Qmp(d) => d.move_rel(dx, dy).await,
+        }
+    }
+
+    async fn move_abs(&mut self, x: u32, y: u32) -> Result<(), PointerError> {
+        match self {
+            GuestMouse::Vnc(d) => d.move_abs(x, y).await,
+            GuestMouse::Qmp(d) => d.move_abs(x, y).await,
+        }
+    }
+
+    async fn set_buttons(&mut self, mask: u8) -> Result<(), PointerError> {
+        match self {
+            GuestMouse::Vnc(d) => d.set_buttons(mask).await,
+            GuestMouse::Qmp(d) => d.set_buttons(mask).await,
+        }
+    }
+
+    async fn settled_frame(&mut self) -> Result<Arc<Frame>, PointerError> {
+        match self {
+            GuestMouse::Vnc(d) => d.settled_frame().await,
+            GuestMouse::Qmp(d) => d.settled_frame().await,
+        }
+    }
+}
 
 /// The run's mouse: the cursor pictures, and the pointer once a mouse function was called.
 pub struct MouseState {
     cursors: PathBuf,
     /// Loaded on first use (`None` until then); moved into the pointer when it is made.
     locator: Option<Locator>,
-    pointer: Option<Pointer<VncPointer>>,
+    pointer: Option<Pointer<GuestMouse>>,
     /// Where the cursor was last seen while watching the screen.
     seen: Option<Found>,
     load_warned: bool,
@@ -111,16 +158,30 @@ impl MouseState {
     }
 
     /// The pointer on `ctx`'s VNC session, made on first use.
-    fn pointer(&mut self, ctx: &RunContext) -> Result<&mut Pointer<VncPointer>, String> {
+    fn pointer(&mut self, ctx: &RunContext) -> Result<&mut Pointer<GuestMouse>, String> {
         if self.pointer.is_none() {
-            let session = ctx.display.vnc_session().ok_or_else(|| {
-                "the mouse needs the guest's VNC connection, and this run watches the screen \
-                 through QEMU's monitor (--watch qmp): run with --watch vnc (the default)"
-                    .to_string()
-            })?;
+            let device = match (ctx.display.vnc_session(), &ctx.qmp) {
+                (Some(session), _) => GuestMouse::Vnc(VncPointer::new(session)),
+                (None, Some(qmp)) => {
+                    let display = ctx.display.clone();
+                    let latest: LatestFrame = Box::new(move || display.latest().ok());
+                    GuestMouse::Qmp(
+                        ctx.handle
+                            .block_on(QmpPointer::new(qmp.clone(), latest))
+                            .map_err(|e| e.to_string())?,
+                    )
+                }
+                (None, None) => {
+                    return Err(
+                        "this display has no way to move the mouse (neither a VNC connection \
+                         nor QEMU's monitor)"
+                            .into(),
+                    );
+                }
+            };
             self.load().map_err(|e| e.to_string())?;
             let locator = self.locator.take().unwrap_or_default();
-            self.pointer = Some(Pointer::new(VncPointer::new(session), locator));
+            self.pointer = Some(Pointer::new(device, locator));
         }
         Ok(self.pointer.as_mut().expect("made above"))
     }
@@ -171,7 +232,7 @@ impl RunContext {
         &self,
         step: u64,
         call: &str,
-        op: impl for<'a> FnOnce(&'a mut Pointer<VncPointer>) -> PointerFuture<'a, T>,
+        op: impl for<'a> FnOnce(&'a mut Pointer<GuestMouse>) -> PointerFuture<'a, T>,
     ) -> RhaiResult<T> {
         self.check_cancel()?;
         let mut state = self.mouse_state();

@@ -1,0 +1,95 @@
+//! `vncpilot run` with a QEMU guest it launches itself, failing: the recording and the
+//! QEMU-only forensics (QMP `info registers` and a screendump), watched over VNC and with
+//! `--watch qmp` (no VNC session: the recording takes QEMU's screendumps). The guest boots an
+//! empty disk, so SeaBIOS shows "No bootable device" within seconds and the macro's screen never
+//! comes: a fast, real guest.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+use vncpilot::record::{Manifest, Recording, forensics};
+
+fn harness(dir: &Path) -> PathBuf {
+    let h = dir.join("empty-disk");
+    std::fs::create_dir_all(&h).unwrap();
+    let screens = Path::new(env!("CARGO_MANIFEST_DIR")).join("screens");
+    std::fs::write(
+        h.join("harness.toml"),
+        format!(
+            "screens = \"debian-12\"\nscreens_root = {:?}\n\
+             [guest]\nmemory_mib = 256\naccel = \"tcg\"\nnetwork = false\n\
+             disks = [{{ size = \"16M\" }}]\n[guest.boot]\ndisk = true\n\
+             [timeouts]\nrun_s = 120\n",
+            screens.display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        h.join("install.rhai"),
+        "log(\"booting\");\nwait_screen(\"language\", 8);\n",
+    )
+    .unwrap();
+    h
+}
+
+fn failing_run(watch: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let status = Command::new(env!("CARGO_BIN_EXE_vncpilot"))
+        .arg("run")
+        .arg(harness(tmp.path()))
+        .args(["--watch", watch, "--results"])
+        .arg(&results)
+        .stdout(Stdio::null())
+        .status()
+        .expect("run vncpilot");
+    let dir = std::fs::canonicalize(results.join("latest")).unwrap();
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).unwrap()).unwrap();
+    assert_eq!(status.code(), Some(1), "{result}");
+    assert_eq!(result["status"], "fail");
+
+    // Forensics: the QEMU pieces are there and readable.
+    let summary = forensics::load(&dir).unwrap().expect("forensics.json");
+    let registers = std::fs::read_to_string(dir.join(summary.qemu_registers.expect("registers")))
+        .expect("registers.txt");
+    assert!(
+        registers.contains("RIP=") || registers.contains("EIP="),
+        "{registers}"
+    );
+    let dump = image::open(dir.join(summary.qemu_screendump.expect("screendump")))
+        .expect("screendump.png")
+        .to_rgb8();
+    let final_png = image::open(dir.join("final.png")).unwrap().to_rgb8();
+    assert_eq!(dump.dimensions(), final_png.dimensions());
+    assert!(summary.serial_tail.is_some());
+    let awaited = summary.awaited.expect("the awaited screen");
+    assert_eq!(awaited.screen, "language");
+    assert!(dir.join(awaited.diff_png).is_file());
+
+    // The recording: finished, decodable, its last frame is the final screen.
+    let manifest = Manifest::load(&dir).expect("video.json");
+    assert!(manifest.complete);
+    assert!(manifest.stats.frames_encoded > 0);
+    let end_t = manifest.duration_s;
+    let last = Recording::open(&dir)
+        .unwrap()
+        .frame_at(end_t)
+        .expect("the last frame");
+    assert!(last.image == final_png, "the video ends on final.png");
+}
+
+#[test]
+fn a_failing_qemu_run_records_and_keeps_qemu_forensics_over_vnc() {
+    let _lock = common::guest_lock();
+    failing_run("vnc");
+}
+
+#[test]
+fn a_failing_qemu_run_records_from_qmp_screendumps() {
+    let _lock = common::guest_lock();
+    failing_run("qmp");
+}
