@@ -61,13 +61,13 @@ pub struct Scratch {
     /// Exact scores of the placements tried by the current search: (cost, similarity,
     /// components, x, y).
     seen: Vec<(f64, f64, Components, u32, u32)>,
-    /// `planes` may not be reused as a full-resolution window: they hold half-resolution
+    /// `planes` may not be reused as a full-resolution window: they hold reduced-resolution
     /// samples, or belong to an earlier search (another image).
     planes_stale: bool,
 }
 
-/// Side (in plane samples) of the tiles the local error is measured on: 16 px, or 32 px for
-/// a region compared at half resolution.
+/// Side (in plane samples) of the tiles the local error is measured on: 16 px, or 32 / 64 px
+/// for a region compared at reduced resolution (step 2 / 4).
 pub const TILE: usize = 16;
 
 /// Buffers of [`exact`].
@@ -492,7 +492,8 @@ fn coarse_cost(t: &CoarseLevel, pw: usize, pv: &[f32], cx: usize, cy: usize) -> 
 
 /// The exact similarity of `t` placed at `(x, y)` of `image`, computing the screenshot's planes
 /// as needed: at full resolution over the placement grown by `pad` (clipped to `bounds`, the
-/// last placement allowed, so a hill-climb reuses them), at half resolution for the placement.
+/// last placement allowed, so a hill-climb reuses them), at reduced resolution (large
+/// regions) for the placement only.
 fn score_at(
     t: &Template,
     image: &RgbImage,

@@ -31,7 +31,8 @@ pub const NOISE_C: f64 = 16.0;
 pub const FLOOR_Y: f64 = 400.0;
 /// The same for chroma.
 pub const FLOOR_C: f64 = 200.0;
-/// Chroma errors count this much relative to luma errors. Lossy encodings keep luma and
+/// In the rank of placements ([`cost`]), chroma errors count this much relative to luma
+/// errors (the similarity itself uses [`CHROMA_SQUARED`]). Lossy encodings keep luma and
 /// throw chroma away (JPEG/Tight at quality 60 with 4:2:0 subsampling leaves relative chroma
 /// errors of up to ~0.3 on coloured text, while swapped colours give 3.5 and more), so chroma
 /// is judged 4× more coarsely in standard-deviation terms.
