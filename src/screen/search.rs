@@ -98,7 +98,7 @@ pub fn exact(
     let (w, h) = (t.plane_w, t.plane_h);
     let sw = shot.rect.w as usize;
     // Full resolution: the shot's planes cover a window around the placement. Half
-    // resolution: they are exactly the placement's, and `x`, `y`, `ignore` are in half units.
+    // resolution: they are exactly the placement's, and `x`, `y`, `ignore` are in sample units (pixels / step).
     let (ox, oy) = if t.step == 1 {
         debug_assert!(shot.covers(Rect::new(x, y, t.rect.w, t.rect.h)));
         ((x - shot.rect.x) as usize, (y - shot.rect.y) as usize)

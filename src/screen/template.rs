@@ -50,7 +50,7 @@ pub struct Template {
     /// Width and height of `planes` (and of `weights`).
     pub plane_w: usize,
     pub plane_h: usize,
-    /// Per-sample weight of `planes` (0 = ignored, 1 = compared; fractions at half
+    /// Per-sample weight of `planes` (0 = ignored, 1 = compared; fractions at reduced
     /// resolution), `None` when every pixel is compared.
     pub weights: Option<Vec<f32>>,
     /// Levels 1..=k of the luma pyramid (`coarse[k-1]` is level k).
