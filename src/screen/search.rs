@@ -97,8 +97,9 @@ pub fn exact(
 ) -> (f64, Components) {
     let (w, h) = (t.plane_w, t.plane_h);
     let sw = shot.rect.w as usize;
-    // Full resolution: the shot's planes cover a window around the placement. Half
-    // resolution: they are exactly the placement's, and `x`, `y`, `ignore` are in sample units (pixels / step).
+    // Full resolution: the shot's planes cover a window around the placement. Reduced
+    // resolution: they are exactly the placement's, and `x`, `y`, `ignore` are in samples
+    // (pixels / step).
     let (ox, oy) = if t.step == 1 {
         debug_assert!(shot.covers(Rect::new(x, y, t.rect.w, t.rect.h)));
         ((x - shot.rect.x) as usize, (y - shot.rect.y) as usize)
