@@ -78,6 +78,8 @@ pub struct ExactScratch {
     tiles: Vec<[[f32; LANES]; 6]>,
     /// The same for the region's outer [`EDGE`] samples (in the region's sums, in no tile).
     border: [[f32; LANES]; 6],
+    /// Rank mode: luma sums only (no tiles, no chroma), for ordering placements cheaply.
+    luma_only: bool,
 }
 
 /// Width (samples) of the region's edge left out of the tiles: the smoothing border.
@@ -129,7 +131,9 @@ pub fn exact(
             let mut c = a;
             while c < b {
                 let k = (c / TILE).min(ntx - 1);
-                let (end, acc) = if edge_row || c < EDGE {
+                let (end, acc) = if es.luma_only {
+                    (b, &mut es.border)
+                } else if edge_row || c < EDGE {
                     (if edge_row { b } else { EDGE.min(b) }, &mut es.border)
                 } else if c + EDGE >= w {
                     (b, &mut es.border)
@@ -146,7 +150,7 @@ pub fn exact(
                 }
                 c = end;
             }
-            if j % 2 == 0 {
+            if j % 2 == 0 && !es.luma_only {
                 let [n, d2, cb, cbb, cr, crr] = chroma_row(
                     &t.planes.cb[trow + a..trow + b],
                     &t.planes.cr[trow + a..trow + b],
@@ -163,14 +167,15 @@ pub fn exact(
             }
         }
         let tile_row_done = j + 1 == h || ((j + 1) % TILE == 0 && (j + 1) / TILE < nty);
-        if tile_row_done {
-            let last = j + 1 == h;
-            let border = last.then_some(&mut es.border);
-            for (acc, is_border) in es
-                .tiles
+        // Lanes are f32: flushed into the f64 sums every tile row (every row in rank mode,
+        // where one accumulator takes the whole region).
+        if tile_row_done || es.luma_only {
+            let tiles: &mut [[[f32; LANES]; 6]] =
+                if es.luma_only { &mut [] } else { &mut es.tiles };
+            for (acc, is_border) in tiles
                 .iter_mut()
                 .map(|a| (a, false))
-                .chain(border.map(|a| (a, true)))
+                .chain(std::iter::once((&mut es.border, true)))
             {
                 let [n, st, ss, stt, sss, sst] = acc.map(|l| l.iter().map(|&v| v as f64).sum());
                 *acc = [[0f32; LANES]; 6];
@@ -599,6 +604,7 @@ pub fn find(
     }
     if surroundings_stayed(t, image, dx, dy, ignore) {
         // The content changed in place: report it where it was expected.
+        s.exact.luma_only = false;
         let (sim, c) = score_at(t, image, (t.rect.x, t.rect.y), ignore, 0, (0, 0, 0, 0), s);
         return Found::new(t.rect.x, t.rect.y, (sim, c));
     }
@@ -650,7 +656,10 @@ fn find_anywhere(
             continue;
         }
         let (x, y) = (x as u32, y as u32);
-        let (sim, c) = score_at(t, image, (x, y), ignore, 0, (0, 0, 0, 0), s);
+        let (sim, c) = {
+            s.exact.luma_only = false;
+            score_at(t, image, (x, y), ignore, 0, (0, 0, 0, 0), s)
+        };
         consider(Found::new(x, y, (sim, c)), &mut best);
         if sim >= t.threshold {
             return best.unwrap_or(Found::new(x, y, (sim, c)));
@@ -680,6 +689,7 @@ fn find_anywhere(
         s.planes
             .compute(image, Rect::new(x0, y0, x1 - x0 + w, y1 - y0 + h));
         s.planes_stale = false;
+        s.exact.luma_only = false;
         for y in y0..=y1 {
             for x in x0..=x1 {
                 let (sim, c) = exact(t, &s.planes, x, y, ignore, &mut s.exact);
@@ -783,7 +793,10 @@ fn find_anywhere(
     s.seen.clear();
     for (_, cx, cy) in candidates {
         let eval = |x: u32, y: u32, s: &mut Scratch| -> (f64, f64, Components) {
-            let (sim, c) = score_at(t, image, (x, y), ignore, PLANE_PAD, bounds, s);
+            let (sim, c) = {
+                s.exact.luma_only = true;
+                score_at(t, image, (x, y), ignore, PLANE_PAD, bounds, s)
+            };
             (similarity::cost(&c), sim, c)
         };
         let mut cur: Option<(f64, f64, Components, u32, u32)> = None;
@@ -822,8 +835,11 @@ fn find_anywhere(
             radius = 1;
         }
         if let Some(b) = cur {
-            consider(Found::new(b.3, b.4, (b.1, b.2)), &mut best);
-            if b.1 >= t.threshold && b.1 >= 1.0 {
+            // The climb ranked by luma alone; the candidate's similarity is the full one.
+            s.exact.luma_only = false;
+            let full = score_at(t, image, (b.3, b.4), ignore, PLANE_PAD, bounds, s);
+            consider(Found::new(b.3, b.4, full), &mut best);
+            if full.0 >= t.threshold && full.0 >= 1.0 {
                 break;
             }
         }
