@@ -4,6 +4,7 @@
 pub mod devtools;
 pub mod qemu;
 pub mod report_page;
+pub mod run;
 pub mod xvnc;
 
 use std::fs::File;
