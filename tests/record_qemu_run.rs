@@ -6,41 +6,22 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use common::run::empty_disk_harness;
 use serde_json::Value;
 use vncpilot::record::{Manifest, Recording, forensics};
-
-fn harness(dir: &Path) -> PathBuf {
-    let h = dir.join("empty-disk");
-    std::fs::create_dir_all(&h).unwrap();
-    let screens = Path::new(env!("CARGO_MANIFEST_DIR")).join("screens");
-    std::fs::write(
-        h.join("harness.toml"),
-        format!(
-            "screens = \"debian-12\"\nscreens_root = {:?}\n\
-             [guest]\nmemory_mib = 256\naccel = \"tcg\"\nnetwork = false\n\
-             disks = [{{ size = \"16M\" }}]\n[guest.boot]\ndisk = true\n\
-             [timeouts]\nrun_s = 120\n",
-            screens.display().to_string()
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        h.join("install.rhai"),
-        "log(\"booting\");\nwait_screen(\"language\", 8);\n",
-    )
-    .unwrap();
-    h
-}
 
 fn failing_run(watch: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let results = tmp.path().join("results");
     let status = Command::new(env!("CARGO_BIN_EXE_vncpilot"))
         .arg("run")
-        .arg(harness(tmp.path()))
+        .arg(empty_disk_harness(
+            tmp.path(),
+            "log(\"booting\");\nwait_screen(\"language\", 8);\n",
+            120,
+        ))
         .args(["--watch", watch, "--results"])
         .arg(&results)
         .stdout(Stdio::null())

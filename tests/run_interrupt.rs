@@ -9,30 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::run::empty_disk_harness;
 use serde_json::Value;
-
-fn harness(dir: &Path) -> PathBuf {
-    let h = dir.join("empty-disk");
-    std::fs::create_dir_all(&h).unwrap();
-    let screens = Path::new(env!("CARGO_MANIFEST_DIR")).join("screens");
-    std::fs::write(
-        h.join("harness.toml"),
-        format!(
-            "screens = \"debian-12\"\nscreens_root = {:?}\n\
-             [guest]\nmemory_mib = 256\naccel = \"tcg\"\nnetwork = false\n\
-             disks = [{{ size = \"16M\" }}]\n[guest.boot]\ndisk = true\n\
-             [timeouts]\nrun_s = 600\n",
-            screens.display().to_string()
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        h.join("install.rhai"),
-        "log(\"waiting for a screen that never comes\");\nwait_screen(\"language\", 600);\n",
-    )
-    .unwrap();
-    h
-}
 
 /// A `vncpilot run` child, killed if the test ends before it exits.
 struct Run(Child);
@@ -50,7 +28,11 @@ fn start_run(tmp: &Path) -> (Run, PathBuf) {
     let results = tmp.join("results");
     let child = Run(Command::new(env!("CARGO_BIN_EXE_vncpilot"))
         .arg("run")
-        .arg(harness(tmp))
+        .arg(empty_disk_harness(
+            tmp,
+            "log(\"waiting for a screen that never comes\");\nwait_screen(\"language\", 600);\n",
+            600,
+        ))
         .arg("--results")
         .arg(&results)
         .stdout(Stdio::null())

@@ -72,3 +72,25 @@ pub fn events(dir: &Path) -> Vec<Value> {
         .map(|l| serde_json::from_str(l).expect("each event is JSON"))
         .collect()
 }
+
+/// A harness (in `dir/empty-disk/`) whose QEMU guest boots an empty disk: SeaBIOS shows "No
+/// bootable device" within seconds, so `script` (which waits for a Debian screen) never sees
+/// its screen. A real guest that costs almost nothing, for testing how runs end.
+pub fn empty_disk_harness(dir: &Path, script: &str, run_s: u32) -> PathBuf {
+    let h = dir.join("empty-disk");
+    std::fs::create_dir_all(&h).unwrap();
+    let screens = Path::new(env!("CARGO_MANIFEST_DIR")).join("screens");
+    std::fs::write(
+        h.join("harness.toml"),
+        format!(
+            "screens = \"debian-12\"\nscreens_root = {:?}\n\
+             [guest]\nmemory_mib = 256\naccel = \"tcg\"\nnetwork = false\n\
+             disks = [{{ size = \"16M\" }}]\n[guest.boot]\ndisk = true\n\
+             [timeouts]\nrun_s = {run_s}\n",
+            screens.display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::write(h.join("install.rhai"), script).unwrap();
+    h
+}
