@@ -21,10 +21,8 @@ fn debian_text_installer_reaches_the_shell_and_the_serial_port() {
         KERNEL,
         Duration::from_secs(900),
     );
-    let (dir, result) = (&run.dir, &run.result);
-    assert_eq!(result["status"], "pass", "{result}");
-    assert_eq!(run.status.code(), Some(0));
-    assert_eq!(result["harness"], "debian-12");
+    run.assert_passed("debian-12");
+    let dir = &run.dir;
     let events = events(dir);
     let matched: Vec<&str> = events
         .iter()

@@ -24,10 +24,8 @@ fn debian_gtk_installer_is_answered_with_the_mouse() {
         KERNEL,
         Duration::from_secs(700),
     );
-    let (dir, result) = (&run.dir, &run.result);
-    assert_eq!(result["status"], "pass", "{result}");
-    assert_eq!(run.status.code(), Some(0));
-    assert_eq!(result["harness"], "debian-12-gtk");
+    run.assert_passed("debian-12-gtk");
+    let dir = &run.dir;
     let events = events(dir);
 
     let matched: Vec<&str> = events

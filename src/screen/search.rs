@@ -370,35 +370,9 @@ fn luma_row(t: &[f32], s: &[f32]) -> [f32; 5] {
 /// Σw, Σwt, Σws, Σwt², Σws², Σwts of equally long rows.
 #[inline]
 fn luma_row_weighted(t: &[f32], s: &[f32], w: &[f32]) -> [f32; 6] {
-    let n = t.len().min(s.len()).min(w.len());
-    let m = n - n % LANES;
     let mut acc = [[0f32; LANES]; 6];
-    for ((tk, sk), wk) in t[..m]
-        .chunks_exact(LANES)
-        .zip(s[..m].chunks_exact(LANES))
-        .zip(w[..m].chunks_exact(LANES))
-    {
-        for i in 0..LANES {
-            let (a, b, c) = (tk[i], sk[i], wk[i]);
-            let (ca, cb) = (c * a, c * b);
-            acc[0][i] += c;
-            acc[1][i] += ca;
-            acc[2][i] += cb;
-            acc[3][i] += ca * a;
-            acc[4][i] += cb * b;
-            acc[5][i] += ca * b;
-        }
-    }
-    let mut out = acc.map(|l| l.iter().sum::<f32>());
-    for ((&a, &b), &c) in t[m..n].iter().zip(&s[m..n]).zip(&w[m..n]) {
-        out[0] += c;
-        out[1] += c * a;
-        out[2] += c * b;
-        out[3] += c * a * a;
-        out[4] += c * b * b;
-        out[5] += c * a * b;
-    }
-    out
+    luma_lanes_weighted(t, s, w, &mut acc);
+    acc.map(|l| l.iter().sum::<f32>())
 }
 
 /// Σw, Σw(Δcb² + Δcr²), Σw·cb, Σw·cb², Σw·cr, Σw·cr² of a row (reference `tb`, `tr`).

@@ -16,6 +16,15 @@ pub struct HarnessRun {
     pub results: tempfile::TempDir,
 }
 
+impl HarnessRun {
+    /// Asserts that the run of `harness` passed: exit 0 and `result.json` saying so.
+    pub fn assert_passed(&self, harness: &str) {
+        assert_eq!(self.result["status"], "pass", "{}", self.result);
+        assert_eq!(self.status.code(), Some(0));
+        assert_eq!(self.result["harness"], harness);
+    }
+}
+
 /// Runs `vncpilot run <harness> --results <tmp> <extra...>` from the repository root and waits
 /// at most `limit`; past it the run gets SIGTERM (so it tears its QEMU down) and the test fails.
 /// `boot_media` must exist (the Debian installer package), else the test fails saying so.
