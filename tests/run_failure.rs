@@ -336,9 +336,12 @@ fn a_failing_run_leaves_a_video_that_matches_its_events_and_no_secret() {
     }
     save_screen(&screens.join("xterm"), "never", &never, region);
 
+    // The xterm stays "ready" for half a second before typing starts: a screen shown for less
+    // than one frame interval of the 10 fps video may be merged into the next frame.
     let script = format!(
         "log(\"waiting for the xterm\");\n\
          wait_screen(\"ready\", 30);\n\
+         wait_still(0.5, 10);\n\
          type_secret(\"{TYPED_SECRET}\");\n\
          key(\"ret\");\n\
          type(var(\"password\"));\n\
