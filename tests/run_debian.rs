@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::run::{events, run_harness};
+use common::run::{events, matched_screens, run_harness};
 
 const KERNEL: &str = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/linux";
 
@@ -24,11 +24,7 @@ fn debian_text_installer_reaches_the_shell_and_the_serial_port() {
     run.assert_passed("debian-12");
     let dir = &run.dir;
     let events = events(dir);
-    let matched: Vec<&str> = events
-        .iter()
-        .filter(|e| e["action"] == "wait_screen")
-        .map(|e| e["matched"].as_str().expect("every wait matched"))
-        .collect();
+    let matched = matched_screens(&events);
     assert_eq!(matched.first(), Some(&"language"));
     assert_eq!(matched.last(), Some(&"shell"));
     assert!(

@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::run::{events, run_harness};
+use common::run::{events, matched_screens, run_harness};
 use serde_json::Value;
 
 const KERNEL: &str = "/usr/lib/debian-installer/images/12/amd64/gtk/debian-installer/amd64/linux";
@@ -28,11 +28,7 @@ fn debian_gtk_installer_is_answered_with_the_mouse() {
     let dir = &run.dir;
     let events = events(dir);
 
-    let matched: Vec<&str> = events
-        .iter()
-        .filter(|e| e["action"] == "wait_screen")
-        .map(|e| e["matched"].as_str().expect("every wait matched"))
-        .collect();
+    let matched = matched_screens(&events);
     assert_eq!(
         matched,
         [

@@ -103,3 +103,12 @@ pub fn empty_disk_harness(dir: &Path, script: &str, run_s: u32) -> PathBuf {
     std::fs::write(h.join("install.rhai"), script).unwrap();
     h
 }
+
+/// The screens the run's `wait_screen` steps matched, in order; every wait must have matched.
+pub fn matched_screens(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .filter(|e| e["action"] == "wait_screen")
+        .map(|e| e["matched"].as_str().expect("every wait matched"))
+        .collect()
+}
