@@ -18,6 +18,7 @@ pub mod reference;
 pub mod search;
 pub mod set;
 pub mod settings;
+mod simd;
 pub mod similarity;
 pub mod template;
 pub mod watcher;

@@ -34,6 +34,8 @@ pub struct Planes {
     pub y: Vec<f32>,
     pub cb: Vec<f32>,
     pub cr: Vec<f32>,
+    /// `cb` and `cr` belong to `rect` too ([`Planes::compute_luma`] leaves them stale).
+    pub chroma: bool,
     scratch: Scratch,
 }
 
@@ -59,14 +61,27 @@ impl Planes {
 
     /// Recomputes the planes for `rect` of `image`, reusing the buffers.
     pub fn compute(&mut self, image: &RgbImage, rect: Rect) {
+        self.compute_planes(image, rect, true);
+    }
+
+    /// Recomputes only the luma plane for `rect` (a third of the work): ranking placements
+    /// looks at luma alone.
+    pub fn compute_luma(&mut self, image: &RgbImage, rect: Rect) {
+        self.compute_planes(image, rect, false);
+    }
+
+    fn compute_planes(&mut self, image: &RgbImage, rect: Rect, chroma: bool) {
         let (iw, ih) = image.dimensions();
         let rect = clip(rect, iw, ih);
         self.rect = rect;
+        self.chroma = chroma;
         let n = (rect.w * rect.h) as usize;
         // Buffers are resized, not cleared: every value is written below, and zeroing them
         // cost as much as a tenth of a check.
-        for v in [&mut self.y, &mut self.cb, &mut self.cr] {
-            v.resize(n, 0.0);
+        self.y.resize(n, 0.0);
+        if chroma {
+            self.cb.resize(n, 0.0);
+            self.cr.resize(n, 0.0);
         }
         if n == 0 {
             return;
@@ -79,44 +94,58 @@ impl Planes {
         let ew = (ex1 - ex0) as usize;
         let eh = (ey1 - ey0) as usize;
         let s = &mut self.scratch;
-        for v in [&mut s.raw_y, &mut s.raw_cb, &mut s.raw_cr] {
-            v.resize(ew * eh, 0.0);
-        }
+        let w = rect.w as usize;
         let raw = image.as_raw();
         let stride = iw as usize * 3;
-        for row in 0..eh {
-            let src = &raw[(ey0 as usize + row) * stride + ex0 as usize * 3..][..ew * 3];
-            let dy = &mut s.raw_y[row * ew..][..ew];
-            let dcb = &mut s.raw_cb[row * ew..][..ew];
-            let dcr = &mut s.raw_cr[row * ew..][..ew];
-            for (i, px) in src.chunks_exact(3).enumerate() {
-                let r = px[0] as f32;
-                let g = px[1] as f32;
-                let b = px[2] as f32;
-                let y = KR * r + KG * g + KB * b;
-                dy[i] = y;
-                dcb[i] = CB_SCALE * (b - y);
-                dcr[i] = CR_SCALE * (r - y);
+        if !chroma {
+            s.raw_y.resize(ew * eh, 0.0);
+            s.h_y.resize(eh * w, 0.0);
+            for row in 0..eh {
+                let src = &raw[(ey0 as usize + row) * stride + ex0 as usize * 3..][..ew * 3];
+                let dy = &mut s.raw_y[row * ew..][..ew];
+                for (d, px) in dy.iter_mut().zip(src.chunks_exact(3)) {
+                    *d = KR * px[0] as f32 + KG * px[1] as f32 + KB * px[2] as f32;
+                }
+            }
+        } else {
+            for v in [&mut s.raw_y, &mut s.raw_cb, &mut s.raw_cr] {
+                v.resize(ew * eh, 0.0);
+            }
+            for row in 0..eh {
+                let src = &raw[(ey0 as usize + row) * stride + ex0 as usize * 3..][..ew * 3];
+                let dy = &mut s.raw_y[row * ew..][..ew];
+                let dcb = &mut s.raw_cb[row * ew..][..ew];
+                let dcr = &mut s.raw_cr[row * ew..][..ew];
+                for (i, px) in src.chunks_exact(3).enumerate() {
+                    let r = px[0] as f32;
+                    let g = px[1] as f32;
+                    let b = px[2] as f32;
+                    let y = KR * r + KG * g + KB * b;
+                    dy[i] = y;
+                    dcb[i] = CB_SCALE * (b - y);
+                    dcr[i] = CR_SCALE * (r - y);
+                }
+            }
+            for v in [&mut s.h_y, &mut s.h_cb, &mut s.h_cr] {
+                v.resize(eh * w, 0.0);
             }
         }
         // Horizontal pass over all expanded rows.
-        let w = rect.w as usize;
         let off = (rect.x - ex0) as usize;
-        for v in [&mut s.h_y, &mut s.h_cb, &mut s.h_cr] {
-            v.resize(eh * w, 0.0);
-        }
         for row in 0..eh {
             hblur5(&s.raw_y[row * ew..][..ew], &mut s.h_y[row * w..][..w], off);
-            hblur5(
-                &s.raw_cb[row * ew..][..ew],
-                &mut s.h_cb[row * w..][..w],
-                off,
-            );
-            hblur5(
-                &s.raw_cr[row * ew..][..ew],
-                &mut s.h_cr[row * w..][..w],
-                off,
-            );
+            if chroma {
+                hblur5(
+                    &s.raw_cb[row * ew..][..ew],
+                    &mut s.h_cb[row * w..][..w],
+                    off,
+                );
+                hblur5(
+                    &s.raw_cr[row * ew..][..ew],
+                    &mut s.h_cr[row * w..][..w],
+                    off,
+                );
+            }
         }
         // Vertical pass.
         let h = rect.h as usize;
@@ -128,8 +157,10 @@ impl Planes {
             }
             let out = r * w;
             vblur5(&s.h_y, &k, w, &mut self.y[out..out + w]);
-            vblur5(&s.h_cb, &k, w, &mut self.cb[out..out + w]);
-            vblur5(&s.h_cr, &k, w, &mut self.cr[out..out + w]);
+            if chroma {
+                vblur5(&s.h_cb, &k, w, &mut self.cb[out..out + w]);
+                vblur5(&s.h_cr, &k, w, &mut self.cr[out..out + w]);
+            }
         }
     }
 
@@ -143,6 +174,7 @@ impl Planes {
         let st = step.max(1) as usize;
         let (w, h) = (rect.w as usize / st, rect.h as usize / st);
         self.rect = Rect::new(rect.x, rect.y, w as u32, h as u32);
+        self.chroma = true;
         let n = w * h;
         for v in [&mut self.y, &mut self.cb, &mut self.cr] {
             v.resize(n, 0.0);

@@ -11,6 +11,7 @@
 use image::RgbImage;
 
 use super::planes::{LumaPyramid, PAD, Planes};
+use super::simd::avx2_when_available;
 use super::similarity::{self, ChromaSums, Components, LumaSums};
 use super::template::{CoarseLevel, Template};
 use crate::rfb::Rect;
@@ -56,6 +57,8 @@ pub struct Scratch {
     pyramid: LumaPyramid,
     exact: ExactScratch,
     coarse: Vec<(f64, usize, usize)>,
+    /// Correlations of one row of placements ([`rank_all`]).
+    corr: Vec<f64>,
     integrals: Vec<Vec<Pair>>,
     half_ignore: Vec<Rect>,
     /// Exact scores of the placements tried by the current search: (cost, similarity,
@@ -108,6 +111,10 @@ pub fn exact(
     } else {
         (0, 0)
     };
+    let placement = Rect::new(x, y, w as u32, h as u32);
+    if es.luma_only && t.weights.is_none() && !ignore.iter().any(|r| r.intersects(&placement)) {
+        return luma_rank(t, shot, ox, oy);
+    }
     // Tiles: TILE × TILE, the last column and row of tiles taking the remainder.
     let (ntx, nty) = ((w / TILE).max(1), (h / TILE).max(1));
     let several = ntx * nty > 1;
@@ -202,6 +209,56 @@ pub fn exact(
     similarity::similarity(&luma, &chroma, local)
 }
 
+/// [`exact`] in rank mode for an unmasked region with nothing ignored: the region's luma error
+/// alone. The reference's Σt and Σt² are precomputed, so only Σs, Σs² and Σts are summed (half
+/// the work of the general sums); the result equals the general path's up to rounding.
+fn luma_rank(t: &Template, shot: &Planes, ox: usize, oy: usize) -> (f64, Components) {
+    let (w, h) = (t.plane_w, t.plane_h);
+    let sw = shot.rect.w as usize;
+    let (mut ss, mut sss, mut sst) = (0f64, 0f64, 0f64);
+    for j in 0..h {
+        let tr = &t.planes.y[j * w..][..w];
+        let sr = &shot.y[(oy + j) * sw + ox..][..w];
+        let mut acc = [[0f32; LANES]; 3];
+        shot_lanes(tr, sr, &mut acc);
+        let [a, b, c] = acc.map(|l| l.iter().map(|&v| v as f64).sum::<f64>());
+        ss += a;
+        sss += b;
+        sst += c;
+    }
+    let luma = LumaSums {
+        n: (w * h) as f64,
+        t: t.luma_sum,
+        s: ss,
+        tt: t.luma_sum_sq,
+        ss: sss,
+        st: sst,
+    };
+    similarity::similarity(&luma, &ChromaSums::default(), 0.0)
+}
+
+avx2_when_available! {
+/// Adds Σs, Σs², Σts of two equally long rows (reference `t`, screenshot `s`) to `acc`,
+/// lane-wise. The lanes are summed by the caller: reduced in the same function, the compiler
+/// no longer keeps each sum in one vector register.
+fn shot_lanes(t: &[f32], s: &[f32], acc: &mut [[f32; LANES]; 3]) -> () {
+    let n = t.len().min(s.len());
+    let m = n - n % LANES;
+    for (tk, sk) in t[..m].chunks_exact(LANES).zip(s[..m].chunks_exact(LANES)) {
+        for i in 0..LANES {
+            acc[0][i] += sk[i];
+            acc[1][i] += sk[i] * sk[i];
+            acc[2][i] += tk[i] * sk[i];
+        }
+    }
+    for (i, (&a, &b)) in t[m..n].iter().zip(&s[m..n]).enumerate() {
+        acc[0][i] += b;
+        acc[1][i] += b * b;
+        acc[2][i] += a * b;
+    }
+}
+}
+
 /// Adds Σ1, Σt, Σs, Σt², Σs², Σts of two equally long rows to `acc` (lane-wise).
 #[inline]
 fn luma_lanes(t: &[f32], s: &[f32], acc: &mut [[f32; LANES]; 6]) {
@@ -285,6 +342,74 @@ fn integral_cost(t: &CoarseLevel, pw: usize, pv: &[f32], ii: &[Pair], cx: usize,
         st,
     };
     similarity::coarse_cost(&l)
+}
+
+/// [`integral_cost`] of every placement of `t` on the unmasked coarse level `(pw, ph, pv)`
+/// (integral image `ii`), appended to `out` as (cost, cx, cy) in row-major order. A row of
+/// placements is correlated with the template at once, one template sample at a time across
+/// the row, which the compiler vectorises (per placement, a row dot product of a few dozen
+/// samples mostly paid its reduction).
+fn rank_all(
+    t: &CoarseLevel,
+    level: (usize, usize, &[f32]),
+    ii: &[Pair],
+    acc: &mut Vec<f64>,
+    out: &mut Vec<(f64, usize, usize)>,
+) {
+    let (pw, ph, pv) = level;
+    let ncx = pw + 1 - t.w;
+    let iw = pw + 1;
+    let mt = t.sum / t.n;
+    acc.resize(ncx, 0.0);
+    for cy in 0..=(ph - t.h) {
+        acc.fill(0.0);
+        for j in 0..t.h {
+            let tr = &t.centred[j * t.w..][..t.w];
+            let sr = &pv[(cy + j) * pw..][..pw];
+            // LANES placements at a time, their sums held in registers across the row.
+            let mut cx = 0;
+            while cx + LANES <= ncx {
+                let mut lanes = [0f32; LANES];
+                correlate_lanes(tr, &sr[cx..], &mut lanes);
+                for (a, &l) in acc[cx..cx + LANES].iter_mut().zip(&lanes) {
+                    *a += l as f64;
+                }
+                cx += LANES;
+            }
+            for (c, a) in acc.iter_mut().enumerate().skip(cx) {
+                *a += dot(tr, &sr[c..c + t.w]) as f64;
+            }
+        }
+        let at = |x: usize, y: usize| ii[y * iw + x];
+        for (cx, &c) in acc.iter().enumerate() {
+            let (x1, y1) = (cx + t.w, cy + t.h);
+            let a = at(x1, y1) - at(cx, y1) - at(x1, cy) + at(cx, cy);
+            let l = LumaSums {
+                n: t.n,
+                t: t.sum,
+                s: a.0,
+                tt: t.sum_sq,
+                ss: a.1,
+                // Σts = Σ(t − mean t)·s + mean t · Σs
+                st: c + mt * a.0,
+            };
+            out.push((similarity::coarse_cost(&l), cx, cy));
+        }
+    }
+}
+
+avx2_when_available! {
+/// Adds to `lanes[i]` the correlation Σ t[k]·s[i + k] of the template row `t` with the row `s`
+/// placed `i` samples on (`s` must hold `t.len() + LANES - 1` samples).
+fn correlate_lanes(t: &[f32], s: &[f32], lanes: &mut [f32; LANES]) -> () {
+    for (k, &tv) in t.iter().enumerate() {
+        if let Ok(sk) = <&[f32; LANES]>::try_from(&s[k..k + LANES]) {
+            for i in 0..LANES {
+                lanes[i] += tv * sk[i];
+            }
+        }
+    }
+}
 }
 
 /// Σts of two equally long rows.
@@ -500,13 +625,20 @@ fn score_at(
         }));
         return exact(t, &s.planes, x / st, y / st, &s.half_ignore, &mut s.exact);
     }
-    if !s.planes.covers(Rect::new(x, y, w, h)) || s.planes_stale {
+    let luma_only = s.exact.luma_only;
+    if !s.planes.covers(Rect::new(x, y, w, h)) || s.planes_stale || (!luma_only && !s.planes.chroma)
+    {
         let rx0 = x.saturating_sub(pad).max(bounds.0.min(x));
         let ry0 = y.saturating_sub(pad).max(bounds.1.min(y));
-        let rx1 = (x + pad).min(bounds.2.max(x)) + w;
         let ry1 = (y + pad).min(bounds.3.max(y)) + h;
-        s.planes
-            .compute(image, Rect::new(rx0, ry0, rx1 - rx0, ry1 - ry0));
+        let rx1 = (x + pad).min(bounds.2.max(x)) + w;
+        let r = Rect::new(rx0, ry0, rx1 - rx0, ry1 - ry0);
+        // Ranking (rank mode) reads luma only.
+        if luma_only {
+            s.planes.compute_luma(image, r);
+        } else {
+            s.planes.compute(image, r);
+        }
         s.planes_stale = false;
     }
     exact(t, &s.planes, x, y, ignore, &mut s.exact)
@@ -612,6 +744,9 @@ fn find_anywhere(
             *best = Some(f);
         }
     };
+    // Placements whose luma alone rules them out (their similarity is at most the bound):
+    // (bound, x, y). Only the best of them is scored in full, and only for the report.
+    let mut bounded: Vec<(f64, u32, u32)> = Vec::new();
     // 1. Expected position, then the hinted one.
     let mut first = vec![(ex as i64, ey as i64)];
     if let Some((dx, dy)) = hint
@@ -630,10 +765,20 @@ fn find_anywhere(
             continue;
         }
         let (x, y) = (x as u32, y as u32);
-        let (sim, c) = {
-            s.exact.luma_only = false;
-            score_at(t, image, (x, y), ignore, 0, (0, 0, 0, 0), s)
-        };
+        // Planes with chroma at once: the full score usually follows here.
+        s.exact.luma_only = false;
+        if t.step == 1 {
+            s.planes.compute(image, Rect::new(x, y, w, h));
+            s.planes_stale = false;
+        }
+        s.exact.luma_only = true;
+        let (bound, _) = score_at(t, image, (x, y), ignore, 0, (0, 0, 0, 0), s);
+        if bound < t.threshold - BOUND_SLACK {
+            bounded.push((bound, x, y));
+            continue;
+        }
+        s.exact.luma_only = false;
+        let (sim, c) = score_at(t, image, (x, y), ignore, 0, (0, 0, 0, 0), s);
         consider(Found::new(x, y, (sim, c)), &mut best);
         if sim >= t.threshold {
             return best.unwrap_or(Found::new(x, y, (sim, c)));
@@ -651,10 +796,10 @@ fn find_anywhere(
         x1 = x1.min((r.right() + PAD).saturating_sub(1));
         y1 = y1.min((r.bottom() + PAD).saturating_sub(1));
         if x1 < x0 || y1 < y0 {
-            return best.unwrap_or_default_at(ex, ey);
+            return finish(t, image, ignore, best, &bounded, s);
         }
     } else if x1 < x0 || y1 < y0 || (x1 == x0 && y1 == y0) {
-        return best.unwrap_or_default_at(ex, ey);
+        return finish(t, image, ignore, best, &bounded, s);
     }
     let levels = t.coarse.len();
     let mut candidates: Vec<(f64, u32, u32)> = Vec::new();
@@ -670,7 +815,7 @@ fn find_anywhere(
                 consider(Found::new(x, y, (sim, c)), &mut best);
             }
         }
-        return best.unwrap_or_default_at(ex, ey);
+        return finish(t, image, ignore, best, &bounded, s);
     }
     let win = Rect::new(x0, y0, x1 - x0 + w, y1 - y0 + h);
     s.pyramid.compute(image, win, levels);
@@ -687,13 +832,13 @@ fn find_anywhere(
                 }
                 integral(*lw, *lh, lv, &mut s.integrals[k]);
             }
-            let ii = &s.integrals[levels - 1];
-            for cy in 0..=(ph - top.h) {
-                for cx in 0..=(pw - top.w) {
-                    s.coarse
-                        .push((integral_cost(top, *pw, pv, ii, cx, cy), cx, cy));
-                }
-            }
+            rank_all(
+                top,
+                (*pw, *ph, pv),
+                &s.integrals[levels - 1],
+                &mut s.corr,
+                &mut s.coarse,
+            );
         } else {
             for cy in 0..=(ph - top.h) {
                 for cx in 0..=(pw - top.w) {
@@ -702,20 +847,7 @@ fn find_anywhere(
             }
         }
     }
-    s.coarse.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut picked: Vec<(usize, usize, f64)> = Vec::new();
-    for &(cost, cx, cy) in s.coarse.iter() {
-        if picked.len() >= CANDIDATES {
-            break;
-        }
-        if picked
-            .iter()
-            .any(|&(px, py, _)| px.abs_diff(cx) <= SPREAD && py.abs_diff(cy) <= SPREAD)
-        {
-            continue;
-        }
-        picked.push((cx, cy, cost));
-    }
+    let picked = pick_candidates(&mut s.coarse);
     for (cx, cy, coarse) in picked {
         let mut cost = coarse;
         // Refine down the pyramid: ±2 on the first finer level, ±1 after.
@@ -809,7 +941,12 @@ fn find_anywhere(
             radius = 1;
         }
         if let Some(b) = cur {
-            // The climb ranked by luma alone; the candidate's similarity is the full one.
+            // The climb ranked by luma alone, which bounds the full similarity from above:
+            // a candidate that cannot pass is not scored in full.
+            if b.1 < t.threshold - BOUND_SLACK {
+                bounded.push((b.1, b.3, b.4));
+                continue;
+            }
             s.exact.luma_only = false;
             let full = score_at(t, image, (b.3, b.4), ignore, PLANE_PAD, bounds, s);
             consider(Found::new(b.3, b.4, full), &mut best);
@@ -818,7 +955,81 @@ fn find_anywhere(
             }
         }
     }
-    best.unwrap_or_default_at(ex, ey)
+    finish(t, image, ignore, best, &bounded, s)
+}
+
+/// The search's result: the best placement scored in full, or — when a placement only
+/// bounded (by its luma error) might be better — the best bounded one, scored in full. The
+/// decision never depends on this: a bounded placement cannot pass.
+fn finish(
+    t: &Template,
+    image: &RgbImage,
+    ignore: &[Rect],
+    best: Option<Found>,
+    bounded: &[(f64, u32, u32)],
+    s: &mut Scratch,
+) -> Found {
+    let (ex, ey) = (t.rect.x, t.rect.y);
+    let top = bounded.iter().max_by(|a, b| {
+        a.0.total_cmp(&b.0)
+            .then(dist2(b.1, b.2, ex, ey).cmp(&dist2(a.1, a.2, ex, ey)))
+    });
+    match (best, top) {
+        (Some(b), Some(&(bound, _, _))) if b.similarity >= bound => b,
+        (best, Some(&(_, x, y))) => {
+            s.exact.luma_only = false;
+            s.planes_stale = true;
+            let f = Found::new(x, y, score_at(t, image, (x, y), ignore, 0, (0, 0, 0, 0), s));
+            match best {
+                Some(b) if b.similarity >= f.similarity => b,
+                _ => f,
+            }
+        }
+        (best, None) => best.unwrap_or_default_at(ex, ey),
+    }
+}
+
+/// How far below the threshold a luma-only bound must be to rule a placement out: the bound
+/// and the full similarity sum the same pixels in another order, so they may differ by
+/// rounding.
+const BOUND_SLACK: f64 = 1e-3;
+
+/// The best [`CANDIDATES`] placements of `ranked` ((cost, cx, cy) in row-major order), at
+/// least [`SPREAD`] apart, best first; equal costs in row-major order. Only the best few
+/// hundred placements are sorted (the picks almost always come from them), the rest only
+/// when they do not suffice.
+fn pick_candidates(ranked: &mut [(f64, usize, usize)]) -> Vec<(usize, usize, f64)> {
+    let order = |a: &(f64, usize, usize), b: &(f64, usize, usize)| {
+        a.0.total_cmp(&b.0).then((a.2, a.1).cmp(&(b.2, b.1)))
+    };
+    let mut picked: Vec<(usize, usize, f64)> = Vec::new();
+    let head = (CANDIDATES * 32).min(ranked.len());
+    if head < ranked.len() {
+        ranked.select_nth_unstable_by(head, order);
+    }
+    ranked[..head].sort_unstable_by(order);
+    for part in [0, head] {
+        if part == head {
+            if picked.len() >= CANDIDATES || head == ranked.len() {
+                break;
+            }
+            ranked[head..].sort_unstable_by(order);
+        }
+        let end = if part == 0 { head } else { ranked.len() };
+        for &(cost, cx, cy) in &ranked[part..end] {
+            if picked.len() >= CANDIDATES {
+                break;
+            }
+            if picked
+                .iter()
+                .any(|&(px, py, _)| px.abs_diff(cx) <= SPREAD && py.abs_diff(cy) <= SPREAD)
+            {
+                continue;
+            }
+            picked.push((cx, cy, cost));
+        }
+    }
+    picked
 }
 
 fn dist2(x: u32, y: u32, ex: u32, ey: u32) -> u64 {

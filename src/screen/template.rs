@@ -25,6 +25,8 @@ pub struct CoarseLevel {
     pub weight: Vec<f32>,
     /// Every weight is 1 (the fast unweighted sums apply).
     pub full: bool,
+    /// `luma` minus its mean: correlating with it needs no large cancelling sums.
+    pub centred: Vec<f32>,
     /// Pixel count, Σt and Σt² of the level (unweighted).
     pub n: f64,
     pub sum: f64,
@@ -53,6 +55,10 @@ pub struct Template {
     /// Per-sample weight of `planes` (0 = ignored, 1 = compared; fractions at reduced
     /// resolution), `None` when every pixel is compared.
     pub weights: Option<Vec<f32>>,
+    /// Σt and Σt² of the smoothed luma `planes.y` (every sample), so that ranking a placement
+    /// of an unmasked region only sums the screenshot's side ([`crate::screen::search`]).
+    pub luma_sum: f64,
+    pub luma_sum_sq: f64,
     /// Levels 1..=k of the luma pyramid (`coarse[k-1]` is level k).
     pub coarse: Vec<CoarseLevel>,
     /// Luma of the reference just outside the region (x, y, luma), for telling a moved
@@ -149,9 +155,11 @@ impl Template {
             let sum_sq = luma.iter().map(|&v| (v as f64) * (v as f64)).sum();
             wl = halve(wl.0, wl.1, &wl.2);
             debug_assert_eq!((wl.0, wl.1), (lw, lh));
+            let mean = (sum / n) as f32;
             coarse.push(CoarseLevel {
                 w: lw,
                 h: lh,
+                centred: luma.iter().map(|&v| v - mean).collect(),
                 luma,
                 full: wl.2.iter().all(|&v| v == 1.0),
                 n,
@@ -160,7 +168,11 @@ impl Template {
                 weight: wl.2.clone(),
             });
         }
+        let luma_sum = planes.y.iter().map(|&v| v as f64).sum();
+        let luma_sum_sq = planes.y.iter().map(|&v| v as f64 * v as f64).sum();
         Template {
+            luma_sum,
+            luma_sum_sq,
             step,
             plane_w,
             plane_h,

@@ -193,6 +193,7 @@ fn update_reference(
         return (Reference::result_from(Vec::new()), 0);
     }
     let mut hint = None;
+    let mut failed = false;
     for (i, slot) in cache.iter_mut().enumerate() {
         let inf = r.region_influence(i);
         let hits: Option<Rect> = match damage {
@@ -204,6 +205,14 @@ fn update_reference(
                     Some(acc.map_or(*rect, |a| a.union(rect)))
                 }),
         };
+        if failed {
+            // The reference already failed on an earlier region: the decision is made, so this
+            // one is not checked. A result the damage made stale is forgotten.
+            if hits.is_some() {
+                *slot = None;
+            }
+            continue;
+        }
         match (hits, slot.as_ref()) {
             (None, Some(_)) => {}
             (Some(_), None) | (_, None) => {
@@ -237,11 +246,18 @@ fn update_reference(
         }
         if let Some(m) = slot {
             continue_with_hint(&mut hint, m);
+            failed = !m.passed();
         }
     }
-    let regions = cache
-        .iter()
-        .map(|s| s.clone().expect("computed above"))
-        .collect();
+    // Up to the first failing region: those after it were not checked (or are from an
+    // earlier frame) and say nothing about this one.
+    let mut regions = Vec::with_capacity(cache.len());
+    for m in cache.iter().map_while(|s| s.clone()) {
+        let pass = m.passed();
+        regions.push(m);
+        if !pass {
+            break;
+        }
+    }
     (Reference::result_from(regions), recomputed)
 }
