@@ -1,12 +1,16 @@
 //! Watcher latency: from a framebuffer update to a decision for 50 references at 1024×768.
-//! Run: `cargo bench --bench watcher`. Prints median and worst latency per scenario.
+//! Run: `cargo bench --bench watcher`. Prints median and worst latency per scenario: synthetic
+//! UI-like screens, then — when the AlmaLinux needle corpus is there (`../shared/corpus/
+//! almalinux-anaconda`, or the directory in `VNCPILOT_NEEDLES`) — 50 real openQA needles
+//! watching whole-screen changes between real installer screenshots.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use image::{GrayImage, Luma, Rgb, RgbImage};
 use vncpilot::rfb::{Frame, Rect};
-use vncpilot::screen::{Reference, ScreenSettings, Watcher};
+use vncpilot::screen::{Needle, Reference, ScreenSettings, Watcher};
 
 const W: u32 = 1024;
 const H: u32 = 768;
@@ -155,4 +159,96 @@ fn main() {
         times_other,
         regions,
     );
+    real_needles();
+}
+
+fn needle_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            needle_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "json") {
+            out.push(p);
+        }
+    }
+}
+
+/// 50 of the corpus's needles (every other one in name order) watch whole-screen changes to
+/// screenshots of the installer: the PNG of a watched needle (it matches) or of a needle
+/// left out (a real screen no watched needle is written for, mostly).
+fn real_needles() {
+    let dir = std::env::var_os("VNCPILOT_NEEDLES").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/almalinux-anaconda"),
+        PathBuf::from,
+    );
+    let mut files = Vec::new();
+    needle_files(&dir, &mut files);
+    files.sort();
+    if files.len() < 120 {
+        println!(
+            "(no needle corpus at {}: real-needle scenario skipped)",
+            dir.display()
+        );
+        return;
+    }
+    let load = |p: &PathBuf| {
+        let n = Needle::load(p).unwrap();
+        let r = Reference::from_needle(&n).unwrap();
+        let (img, _, _) = n.to_screen();
+        (r, img)
+    };
+    let watched: Vec<(Reference, RgbImage)> = files.iter().step_by(2).take(50).map(load).collect();
+    let others: Vec<RgbImage> = files
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .take(20)
+        .map(|p| load(p).1)
+        .collect();
+    let regions: usize = watched.iter().map(|(r, _)| r.regions().count()).sum();
+    println!(
+        "50 real needles of {} ({regions} regions), whole-screen changes between installer screenshots",
+        dir.display()
+    );
+    let shots: Vec<Arc<RgbImage>> = watched
+        .iter()
+        .take(20)
+        .map(|(_, i)| Arc::new(i.clone()))
+        .collect();
+    let refs: Vec<Arc<Reference>> = watched.into_iter().map(|(r, _)| Arc::new(r)).collect();
+    let mut watcher = Watcher::new(refs);
+    let (w, h) = (shots[0].width(), shots[0].height());
+    let mut serial = 1;
+    watcher.update(&frame(serial, &shots[0], vec![Rect::full(w, h)]));
+    let (mut to_watched, mut to_other) = (Vec::new(), Vec::new());
+    let mut matched_own = 0;
+    for round in 0..2 {
+        for i in 0..20 {
+            for (img, list, own) in [
+                (&shots[i], &mut to_watched, true),
+                (&Arc::new(others[i].clone()), &mut to_other, false),
+            ] {
+                serial += 1;
+                let t = Instant::now();
+                let res = watcher.update(&frame(serial, img, vec![Rect::full(w, h)]));
+                list.push(t.elapsed());
+                if own && round == 0 && res[i].1.matched {
+                    matched_own += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        matched_own >= 18,
+        "only {matched_own} of 20 needles matched their own screenshot"
+    );
+    report(
+        "real: to a watched needle's screenshot",
+        to_watched,
+        regions,
+    );
+    report("real: to another needle's screenshot", to_other, regions);
 }

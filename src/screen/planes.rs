@@ -169,12 +169,21 @@ impl Planes {
     /// rectangle's own edges (at step 2 about the same smoothing as the full-resolution 5×5
     /// binomial). `self.rect` becomes `(rect.x, rect.y, rect.w / step, rect.h / step)`.
     pub fn compute_reduced(&mut self, image: &RgbImage, rect: Rect, step: u32) {
+        self.compute_reduced_planes(image, rect, step, true);
+    }
+
+    /// [`Planes::compute_reduced`] for the luma plane only (ranking placements).
+    pub fn compute_reduced_luma(&mut self, image: &RgbImage, rect: Rect, step: u32) {
+        self.compute_reduced_planes(image, rect, step, false);
+    }
+
+    fn compute_reduced_planes(&mut self, image: &RgbImage, rect: Rect, step: u32, chroma: bool) {
         let (iw, ih) = image.dimensions();
         let rect = clip(rect, iw, ih);
         let st = step.max(1) as usize;
         let (w, h) = (rect.w as usize / st, rect.h as usize / st);
         self.rect = Rect::new(rect.x, rect.y, w as u32, h as u32);
-        self.chroma = true;
+        self.chroma = chroma;
         let n = w * h;
         for v in [&mut self.y, &mut self.cb, &mut self.cr] {
             v.resize(n, 0.0);
@@ -222,7 +231,11 @@ impl Planes {
             }
         }
         let tmp = &mut self.scratch.h_y;
-        for plane in [&mut self.y, &mut self.cb, &mut self.cr] {
+        let blurred = if chroma { 3 } else { 1 };
+        for plane in [&mut self.y, &mut self.cb, &mut self.cr]
+            .into_iter()
+            .take(blurred)
+        {
             let mut level = (w, h, std::mem::take(plane));
             blur_121(&mut level, tmp);
             *plane = level.2;

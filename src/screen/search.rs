@@ -611,7 +611,12 @@ fn score_at(
     let (w, h) = (t.rect.w, t.rect.h);
     if t.step > 1 {
         let st = t.step;
-        s.planes.compute_reduced(image, Rect::new(x, y, w, h), st);
+        if s.exact.luma_only {
+            s.planes
+                .compute_reduced_luma(image, Rect::new(x, y, w, h), st);
+        } else {
+            s.planes.compute_reduced(image, Rect::new(x, y, w, h), st);
+        }
         s.planes_stale = true;
         s.half_ignore.clear();
         s.half_ignore.extend(ignore.iter().map(|r| {
