@@ -770,17 +770,18 @@ fn find_anywhere(
             continue;
         }
         let (x, y) = (x as u32, y as u32);
-        // Planes with chroma at once: the full score usually follows here.
-        s.exact.luma_only = false;
+        // At full resolution: planes with chroma at once (the full score usually follows),
+        // then the luma bound. At reduced resolution the planes are computed per score, and
+        // a bound first would compute them twice where the screen shows.
         if t.step == 1 {
             s.planes.compute(image, Rect::new(x, y, w, h));
             s.planes_stale = false;
-        }
-        s.exact.luma_only = true;
-        let (bound, _) = score_at(t, image, (x, y), ignore, 0, (0, 0, 0, 0), s);
-        if bound < t.threshold - BOUND_SLACK {
-            bounded.push((bound, x, y));
-            continue;
+            s.exact.luma_only = true;
+            let (bound, _) = score_at(t, image, (x, y), ignore, 0, (0, 0, 0, 0), s);
+            if bound < t.threshold - BOUND_SLACK {
+                bounded.push((bound, x, y));
+                continue;
+            }
         }
         s.exact.luma_only = false;
         let (sim, c) = score_at(t, image, (x, y), ignore, 0, (0, 0, 0, 0), s);
@@ -1056,6 +1057,102 @@ impl OrDefaultAt for Option<Found> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Rows of pseudo-random luma-like values.
+    fn values(seed: u64, n: usize) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        (0..n)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((x >> 40) % 25600) as f32 / 100.0
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// Whichever copy runs (AVX2 here when the CPU has it), each lane does exactly the
+        /// scalar operations in the scalar order: the results are bit-identical to them, so a
+        /// decision never depends on the machine's vector width.
+        #[test]
+        fn vector_loops_equal_their_lane_by_lane_definition(seed in 0u64..1000, n in 0usize..70) {
+            let (t, sv) = (values(seed, n), values(seed + 7, n + LANES));
+            let mut got = [[0f32; LANES]; 3];
+            shot_lanes(&t, &sv[..n], &mut got);
+            let mut want = [[0f32; LANES]; 3];
+            for (k, (&a, &b)) in t.iter().zip(&sv[..n]).enumerate() {
+                let l = if k < n - n % LANES { k % LANES } else { k - (n - n % LANES) };
+                want[0][l] += b;
+                want[1][l] += b * b;
+                want[2][l] += a * b;
+            }
+            prop_assert_eq!(got, want);
+            let mut lanes = [0f32; LANES];
+            correlate_lanes(&t, &sv, &mut lanes);
+            let mut want = [0f32; LANES];
+            for (k, &tv) in t.iter().enumerate() {
+                for (l, w) in want.iter_mut().enumerate() {
+                    *w += tv * sv[k + l];
+                }
+            }
+            prop_assert_eq!(lanes, want);
+        }
+
+        /// The partial sort picks exactly what sorting everything (stably, in row-major
+        /// order) picks, ties included.
+        #[test]
+        fn partial_sort_picks_like_a_full_sort(seed in 0u64..1000, n in 1usize..700, levels in 1u64..6) {
+            let costs = values(seed, n);
+            let ranked: Vec<(f64, usize, usize)> = costs
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| ((c as u64 % levels) as f64, i % 31, i / 31))
+                .collect();
+            let mut sorted = ranked.clone();
+            sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut want: Vec<(usize, usize, f64)> = Vec::new();
+            for &(cost, cx, cy) in &sorted {
+                if want.len() < CANDIDATES
+                    && !want
+                        .iter()
+                        .any(|&(px, py, _)| px.abs_diff(cx) <= SPREAD && py.abs_diff(cy) <= SPREAD)
+                {
+                    want.push((cx, cy, cost));
+                }
+            }
+            let mut work = ranked;
+            prop_assert_eq!(pick_candidates(&mut work), want);
+        }
+
+        /// The luma-only score of a placement is never below its full similarity, so a
+        /// placement it rules out could not have passed.
+        #[test]
+        fn luma_bound_is_at_least_the_full_similarity(seed in 0u64..500, dx in 0u32..6, dy in 0u32..6, noise in 0u32..60) {
+            let (w, h) = (64u32, 48u32);
+            let base = values(seed, (w * h * 3) as usize);
+            let img = image::RgbImage::from_fn(w, h, |x, y| {
+                let i = ((y * w + x) * 3) as usize;
+                image::Rgb([base[i] as u8, base[i + 1] as u8, (base[i + 2] / 4.0) as u8])
+            });
+            let t = Template::new(&img, Rect::new(8, 8, 40, 24), None, 0.9, 10);
+            let shot = image::RgbImage::from_fn(w, h, |x, y| {
+                let p = img.get_pixel((x + dx).min(w - 1), (y + dy).min(h - 1)).0;
+                let j = ((x * 7 + y * 13) % (noise + 1)) as u8;
+                image::Rgb([p[0].saturating_add(j), p[1], p[2].saturating_sub(j)])
+            });
+            let planes = Planes::of(&shot, Rect::new(0, 0, w, h));
+            let mut es = ExactScratch::default();
+            for (x, y) in [(8, 8), (5, 3), (12, 10), (0, 0)] {
+                es.luma_only = true;
+                let (bound, _) = exact(&t, &planes, x, y, &[], &mut es);
+                es.luma_only = false;
+                let (full, _) = exact(&t, &planes, x, y, &[], &mut es);
+                prop_assert!(bound >= full - 1e-4, "bound {bound} < full {full} at ({x}, {y})");
+            }
+        }
+    }
 
     #[test]
     fn spans_leave_out_ignored_columns() {
