@@ -13,7 +13,7 @@ const MIN_COARSE_SIDE: usize = 5;
 /// Coarser levels only while it keeps this many: a template placed half a block off the block
 /// grid looks different at that level, and a small one then loses against look-alike rows
 /// elsewhere (the true place must stay among the candidates).
-const MIN_TOP_SIDE: usize = 8;
+const MIN_TOP_SIDE: usize = 6;
 
 /// One coarse pyramid level of a template.
 #[derive(Clone, Debug)]
