@@ -169,15 +169,45 @@ impl Planes {
     /// rectangle's own edges (at step 2 about the same smoothing as the full-resolution 5×5
     /// binomial). `self.rect` becomes `(rect.x, rect.y, rect.w / step, rect.h / step)`.
     pub fn compute_reduced(&mut self, image: &RgbImage, rect: Rect, step: u32) {
-        self.compute_reduced_planes(image, rect, step, true);
+        self.compute_reduced_planes(image, rect, step, true, true);
     }
 
     /// [`Planes::compute_reduced`] for the luma plane only (ranking placements).
     pub fn compute_reduced_luma(&mut self, image: &RgbImage, rect: Rect, step: u32) {
-        self.compute_reduced_planes(image, rect, step, false);
+        self.compute_reduced_planes(image, rect, step, false, true);
     }
 
-    fn compute_reduced_planes(&mut self, image: &RgbImage, rect: Rect, step: u32, chroma: bool) {
+    /// The block means of luma of `rect`, not yet blurred: a window from which
+    /// [`Planes::reduced_luma_from`] cuts the reduced luma of any placement on its block grid.
+    pub fn compute_reduced_luma_unblurred(&mut self, image: &RgbImage, rect: Rect, step: u32) {
+        self.compute_reduced_planes(image, rect, step, false, false);
+    }
+
+    /// The reduced luma of the `w` × `h` samples at `(ox, oy)` of `window` (made by
+    /// [`Planes::compute_reduced_luma_unblurred`]), blurred within them: bit-identical to
+    /// [`Planes::compute_reduced_luma`] of that placement, without reading its pixels again.
+    pub fn reduced_luma_from(&mut self, window: &Planes, ox: usize, oy: usize, w: usize, h: usize) {
+        let ww = window.rect.w as usize;
+        self.y.clear();
+        for j in 0..h {
+            self.y
+                .extend_from_slice(&window.y[(oy + j) * ww + ox..][..w]);
+        }
+        self.rect = Rect::new(0, 0, w as u32, h as u32);
+        self.chroma = false;
+        let mut level = (w, h, std::mem::take(&mut self.y));
+        blur_121(&mut level, &mut self.scratch.h_y);
+        self.y = level.2;
+    }
+
+    fn compute_reduced_planes(
+        &mut self,
+        image: &RgbImage,
+        rect: Rect,
+        step: u32,
+        chroma: bool,
+        blur: bool,
+    ) {
         let (iw, ih) = image.dimensions();
         let rect = clip(rect, iw, ih);
         let st = step.max(1) as usize;
@@ -231,7 +261,11 @@ impl Planes {
             }
         }
         let tmp = &mut self.scratch.h_y;
-        let blurred = if chroma { 3 } else { 1 };
+        let blurred = match (blur, chroma) {
+            (false, _) => 0,
+            (true, true) => 3,
+            (true, false) => 1,
+        };
         for plane in [&mut self.y, &mut self.cb, &mut self.cr]
             .into_iter()
             .take(blurred)
@@ -412,6 +446,32 @@ pub fn halve(w: usize, h: usize, v: &[f32]) -> (usize, usize, Vec<f32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A placement's reduced luma cut from a shared window of block means equals the one
+    /// computed for the placement alone, bit for bit (climbs rank on the former, and a
+    /// placement must score the same whichever way it was reached).
+    #[test]
+    fn reduced_luma_from_a_window_equals_the_placements_own() {
+        let img = RgbImage::from_fn(120, 90, |x, y| {
+            let v = (x * 37 + y * 101 + x * y) % 251;
+            image::Rgb([v as u8, (v * 3 % 256) as u8, (255 - v) as u8])
+        });
+        for step in [2u32, 4] {
+            let win = Rect::new(3, 5, 100, 70);
+            let mut window = Planes::default();
+            window.compute_reduced_luma_unblurred(&img, win, step);
+            let (w, h) = (40u32, 28u32);
+            for (kx, ky) in [(0u32, 0u32), (1, 2), (3, 1)] {
+                let (x, y) = (win.x + step * kx, win.y + step * ky);
+                let mut own = Planes::default();
+                own.compute_reduced_luma(&img, Rect::new(x, y, w, h), step);
+                let mut cut = Planes::default();
+                let (pw, ph) = ((w / step) as usize, (h / step) as usize);
+                cut.reduced_luma_from(&window, kx as usize, ky as usize, pw, ph);
+                assert_eq!(own.y, cut.y, "step {step} at ({x}, {y})");
+            }
+        }
+    }
 
     #[test]
     fn flat_image_gives_flat_planes() {

@@ -64,6 +64,9 @@ pub struct Scratch {
     /// Exact scores of the placements tried by the current search: (cost, similarity,
     /// components, x, y).
     seen: Vec<(f64, f64, Components, u32, u32)>,
+    /// Reduced-resolution luma windows of the current search, one per phase visited
+    /// ([`climb_rank_reduced`]).
+    reduced_windows: Vec<Planes>,
     /// `planes` may not be reused as a full-resolution window: they hold reduced-resolution
     /// samples, or belong to an earlier search (another image).
     planes_stale: bool,
@@ -609,6 +612,14 @@ fn score_at(
     s: &mut Scratch,
 ) -> (f64, Components) {
     let (w, h) = (t.rect.w, t.rect.h);
+    if t.step > 1 && pad > 0 && s.exact.luma_only && t.weights.is_none() {
+        let placement = Rect::new(x, y, w, h);
+        if !ignore.iter().any(|r| r.intersects(&placement))
+            && let Some(r) = climb_rank_reduced(t, image, (x, y), bounds, s)
+        {
+            return r;
+        }
+    }
     if t.step > 1 {
         let st = t.step;
         if s.exact.luma_only {
@@ -648,6 +659,66 @@ fn score_at(
     }
     exact(t, &s.planes, x, y, ignore, &mut s.exact)
 }
+
+/// The luma rank of a reduced-resolution region at `(x, y)` during a climb, from block means
+/// shared by the placements of one phase: placements `step` px apart see the same block grid,
+/// so one window of unblurred block means around the climb serves all of its placements of
+/// that phase, each cut out and blurred on its own ([`Planes::reduced_luma_from`]: the same
+/// values as computing the placement's planes, without reading its pixels again).
+fn climb_rank_reduced(
+    t: &Template,
+    image: &RgbImage,
+    (x, y): (u32, u32),
+    bounds: (u32, u32, u32, u32),
+    s: &mut Scratch,
+) -> Option<(f64, Components)> {
+    let st = t.step;
+    let pad = REDUCED_PAD;
+    let (tw, th) = (t.plane_w as u32, t.plane_h as u32);
+    let fits = |p: &Planes| {
+        x >= p.rect.x
+            && y >= p.rect.y
+            && (x - p.rect.x).is_multiple_of(st)
+            && (y - p.rect.y).is_multiple_of(st)
+            && (x - p.rect.x) / st + tw <= p.rect.w
+            && (y - p.rect.y) / st + th <= p.rect.h
+    };
+    let k = match s.reduced_windows.iter().position(fits) {
+        Some(k) => k,
+        None => {
+            // Placements of this phase within `pad` (and the search bounds) of this one.
+            let back = |v: u32, lo: u32| st * ((v - lo.min(v)).min(pad) / st);
+            let fwd = |v: u32, hi: u32| st * ((hi.max(v) - v).min(pad) / st);
+            let (wx, wy) = (x - back(x, bounds.0), y - back(y, bounds.1));
+            let (ex, ey) = (x + fwd(x, bounds.2), y + fwd(y, bounds.3));
+            let win = Rect::new(wx, wy, ex - wx + t.rect.w, ey - wy + t.rect.h);
+            if s.reduced_windows.len() >= MAX_REDUCED_WINDOWS {
+                s.reduced_windows.remove(0);
+            }
+            let mut p = Planes::default();
+            p.compute_reduced_luma_unblurred(image, win, st);
+            s.reduced_windows.push(p);
+            s.reduced_windows.len() - 1
+        }
+    };
+    let p = &s.reduced_windows[k];
+    if !fits(p) {
+        return None;
+    }
+    let (ox, oy) = (
+        ((x - p.rect.x) / st) as usize,
+        ((y - p.rect.y) / st) as usize,
+    );
+    s.planes.reduced_luma_from(p, ox, oy, t.plane_w, t.plane_h);
+    s.planes_stale = true;
+    Some(luma_rank(t, &s.planes, 0, 0))
+}
+
+/// How far (px) a phase window reaches around the placement it is made for: climbs wander a
+/// few px, and a window should serve several placements of its phase.
+const REDUCED_PAD: u32 = 12;
+/// Phase windows kept per search ([`climb_rank_reduced`]): every phase of 4 × 4 blocks.
+const MAX_REDUCED_WINDOWS: usize = 16;
 
 /// Whether a region found `(dx, dy)` away from where it was expected is really content that
 /// changed in place: its surroundings in the screenshot are still where the reference has
@@ -708,6 +779,7 @@ pub fn find(
     s: &mut Scratch,
 ) -> Found {
     s.planes_stale = true;
+    s.reduced_windows.clear();
     let f = find_anywhere(t, image, ignore, hint, within, s);
     let (dx, dy) = (f.x as i64 - t.rect.x as i64, f.y as i64 - t.rect.y as i64);
     if (dx, dy) == (0, 0) || f.similarity < t.threshold || hint == Some((dx, dy)) {
