@@ -971,7 +971,7 @@ fn find_anywhere(
     // Only the best few (by their level-1 cost) are worth the exact refinement.
     candidates.sort_by(|a, b| a.0.total_cmp(&b.0));
     candidates.truncate(EXACT_CANDIDATES);
-    // 3. Each candidate: the exact cost on a ±REFINE grid, then hill-climb while it improves.
+    // 3. Each candidate: hill-climb over the 4 neighbours (±REFINE) while it improves.
     let bounds = (x0, y0, x1, y1);
     // Placements already scored (climbs revisit their neighbours, candidates overlap).
     s.seen.clear();
@@ -990,6 +990,10 @@ fn find_anywhere(
             let before = cur.map(|c| (c.3, c.4));
             for dy in -radius..=radius {
                 for dx in -radius..=radius {
+                    // A diagonal move takes two steps: a cross costs 5 scores a step, not 9.
+                    if dx != 0 && dy != 0 {
+                        continue;
+                    }
                     let (qx, qy) = (centre.0 as i64 + dx, centre.1 as i64 + dy);
                     if qx < x0 as i64 || qy < y0 as i64 || qx > x1 as i64 || qy > y1 as i64 {
                         continue;
