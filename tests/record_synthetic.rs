@@ -430,3 +430,42 @@ fn replay_cli_extracts_a_frame_and_finds_a_screen() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("invalid time \"3:99\""));
 }
+
+/// The frame a run saw last goes into the video even when the task following the screen has
+/// not passed it on yet (it runs on its own task; under load a `wait_screen` can match a
+/// resized screen and the run end before it does): `RunRecording::finish` pushes the newest
+/// frame once more. Pushed twice, a frame is encoded once.
+#[test]
+fn the_runs_last_frame_is_recorded_even_if_the_follower_missed_it() {
+    use vncpilot::record::run_recording::{Keep, RunRecording};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for (last_is_new, want) in [(true, vec![(64, 48), (32, 24)]), (false, vec![(64, 48)])] {
+        let dir = tempfile::tempdir().unwrap();
+        let origin = Instant::now();
+        let first = frame(1, origin, screen(64, 48, 1));
+        let last = if last_is_new {
+            frame(2, origin + Duration::from_millis(5), screen(32, 24, 2))
+        } else {
+            first.clone()
+        };
+        let manifest = rt.block_on(async {
+            let fed = first.clone();
+            // A follower that has passed on the first frame only, and stops.
+            let recording =
+                RunRecording::start_fed(dir.path(), origin, keep_every_frame(), |sink| {
+                    sink.push(fed);
+                    tokio::spawn(async {})
+                })
+                .unwrap()
+                .with_last_frame(move || Some(last));
+            recording.finish(Keep::Video).await.unwrap().unwrap()
+        });
+        let sizes: Vec<(u32, u32)> = manifest
+            .lossless
+            .iter()
+            .map(|s| (s.width, s.height))
+            .collect();
+        assert_eq!(sizes, want, "last frame new: {last_is_new}");
+        assert_eq!(manifest.stats.frames_encoded, want.len() as u64);
+    }
+}

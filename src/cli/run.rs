@@ -403,7 +403,8 @@ fn start_recording(
     match recording {
         Ok(recording) => {
             followers.captions.attach(recording.recorder().captions());
-            Some(recording)
+            let display = display.clone();
+            Some(recording.with_last_frame(move || display.latest().ok()))
         }
         Err(e) => {
             tracing::warn!("not recording this run: {e}");

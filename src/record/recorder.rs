@@ -330,12 +330,21 @@ impl Tracks {
         let cpu_start = thread_cpu_time();
         let mut pacer = Pacer::new(self.options.fps);
         let mut stats = RecordingStats::default();
+        // (serial, time) of the newest frame offered: a frame pushed twice (the run's last
+        // frame, see `RunRecording::with_last_frame`) or older than it is skipped.
+        let mut newest: Option<(u64, Instant)> = None;
         loop {
             let taken = mailbox.take(pacer.deadline());
             let mut due = Vec::new();
             // Offer queued frames oldest first, encoding each one whose slot has come: with a
             // high cap every frame is kept, with the default the newest in each slot wins.
             for frame in taken.items {
+                if newest.is_some_and(|(serial, time)| {
+                    frame.time < time || (frame.serial, frame.time) == (serial, time)
+                }) {
+                    continue;
+                }
+                newest = Some((frame.serial, frame.time));
                 pacer.offer(frame);
                 due.extend(pacer.take_due(Instant::now()));
             }

@@ -4,6 +4,7 @@
 //! reachable for finer control.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::task::JoinHandle;
@@ -12,11 +13,15 @@ use super::follow::follow;
 use super::manifest::Manifest;
 use super::recorder::discard;
 use super::{FrameSink, RecordError, Recorder, RecorderOptions};
-use crate::rfb::Session;
+use crate::rfb::{Frame, Session};
+
+/// Where the screen's newest frame can be had at the end of a run.
+type LastFrame = Box<dyn FnOnce() -> Option<Arc<Frame>> + Send>;
 
 pub struct RunRecording {
     recorder: Recorder,
     follower: JoinHandle<()>,
+    last_frame: Option<LastFrame>,
 }
 
 /// What happens to the video when the run ends.
@@ -62,7 +67,23 @@ impl RunRecording {
     ) -> Result<RunRecording, RecordError> {
         let recorder = Recorder::start(run_dir, origin, options)?;
         let follower = feed(recorder.sink());
-        Ok(RunRecording { recorder, follower })
+        Ok(RunRecording {
+            recorder,
+            follower,
+            last_frame: None,
+        })
+    }
+
+    /// At the end, `last` gives the screen's newest frame, which then goes into the video too.
+    /// The follower runs on its own task and may not have passed on yet what the run saw
+    /// last — under load, the very frame a `wait_screen` matched just before the end (the
+    /// recorder skips a frame it already has).
+    pub fn with_last_frame(
+        mut self,
+        last: impl FnOnce() -> Option<Arc<Frame>> + Send + 'static,
+    ) -> RunRecording {
+        self.last_frame = Some(Box::new(last));
+        self
     }
 
     pub fn recorder(&self) -> &Recorder {
@@ -85,11 +106,21 @@ impl RunRecording {
     /// what was kept (`None` when deleted).
     pub async fn finish(self, keep: Keep) -> Result<Option<Manifest>, RecordError> {
         let dir = self.recorder.dir().to_owned();
-        let RunRecording { recorder, follower } = self;
-        // Encoding what is still queued and writing trailers is blocking work.
-        let manifest = tokio::task::spawn_blocking(move || recorder.finish())
-            .await
-            .map_err(|e| RecordError::RecorderDied(e.to_string()))??;
+        let RunRecording {
+            recorder,
+            follower,
+            last_frame,
+        } = self;
+        // Encoding what is still queued and writing trailers is blocking work (and so may be
+        // getting the last frame: a screendump over QMP).
+        let manifest = tokio::task::spawn_blocking(move || {
+            if let Some(frame) = last_frame.and_then(|last| last()) {
+                recorder.push(frame);
+            }
+            recorder.finish()
+        })
+        .await
+        .map_err(|e| RecordError::RecorderDied(e.to_string()))??;
         // The follower notices the closed recorder at its next frame or poll.
         if let Err(e) = follower.await {
             tracing::debug!("recording follower: {e}");
