@@ -234,7 +234,18 @@ fn vnc_rs_and_our_session_see_the_same_pixels() {
     x.spawn_xterm();
     x.spawn_client(
         "xterm",
-        &["-geometry", "60x20+300+250", "-bg", "navy", "-fg", "yellow"],
+        // `sh`, not the login shell: root's ~/.bashrc may take long to start (pyenv on a
+        // developer's machine), and keys typed before the shell is up were seen to vanish.
+        &[
+            "-geometry",
+            "60x20+300+250",
+            "-bg",
+            "navy",
+            "-fg",
+            "yellow",
+            "-e",
+            "sh",
+        ],
     );
     let rt = runtime();
     let addr = Addr::parse(&x.addr()).unwrap();
