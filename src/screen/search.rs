@@ -327,22 +327,35 @@ const LANES: usize = 8;
 /// integral image `ii` of the plane.
 fn integral_cost(t: &CoarseLevel, pw: usize, pv: &[f32], ii: &[Pair], cx: usize, cy: usize) -> f64 {
     let iw = pw + 1;
-    let at = |x: usize, y: usize| ii[y * iw + x];
-    let (x1, y1) = (cx + t.w, cy + t.h);
-    let a = at(x1, y1) - at(cx, y1) - at(x1, cy) + at(cx, cy);
     let mut st = 0f64;
     for j in 0..t.h {
         let tr = &t.luma[j * t.w..][..t.w];
         let sr = &pv[(cy + j) * pw + cx..][..t.w];
         st += dot(tr, sr) as f64;
     }
+    cost_with_window_sums(t, ii, iw, (cx, cy), |_| st)
+}
+
+/// [`similarity::coarse_cost`] of `t` at `(cx, cy)`, the screenshot's Σs and Σs² taken from the
+/// integral image `ii` (row length `iw`) and Σts from `st(Σs)`.
+#[inline]
+fn cost_with_window_sums(
+    t: &CoarseLevel,
+    ii: &[Pair],
+    iw: usize,
+    (cx, cy): (usize, usize),
+    st: impl FnOnce(f64) -> f64,
+) -> f64 {
+    let at = |x: usize, y: usize| ii[y * iw + x];
+    let (x1, y1) = (cx + t.w, cy + t.h);
+    let a = at(x1, y1) - at(cx, y1) - at(x1, cy) + at(cx, cy);
     let l = LumaSums {
         n: t.n,
         t: t.sum,
         s: a.0,
         tt: t.sum_sq,
         ss: a.1,
-        st,
+        st: st(a.0),
     };
     similarity::coarse_cost(&l)
 }
@@ -383,20 +396,10 @@ fn rank_all(
                 *a += dot(tr, &sr[c..c + t.w]) as f64;
             }
         }
-        let at = |x: usize, y: usize| ii[y * iw + x];
         for (cx, &c) in acc.iter().enumerate() {
-            let (x1, y1) = (cx + t.w, cy + t.h);
-            let a = at(x1, y1) - at(cx, y1) - at(x1, cy) + at(cx, cy);
-            let l = LumaSums {
-                n: t.n,
-                t: t.sum,
-                s: a.0,
-                tt: t.sum_sq,
-                ss: a.1,
-                // Σts = Σ(t − mean t)·s + mean t · Σs
-                st: c + mt * a.0,
-            };
-            out.push((similarity::coarse_cost(&l), cx, cy));
+            // Σts = Σ(t − mean t)·s + mean t · Σs
+            let cost = cost_with_window_sums(t, ii, iw, (cx, cy), |sum_s| c + mt * sum_s);
+            out.push((cost, cx, cy));
         }
     }
 }
