@@ -201,12 +201,12 @@ fn real_needles() {
         (r, img)
     };
     let watched: Vec<(Reference, RgbImage)> = files.iter().step_by(2).take(50).map(load).collect();
-    let others: Vec<RgbImage> = files
+    let others: Vec<Arc<RgbImage>> = files
         .iter()
         .skip(1)
         .step_by(2)
         .take(20)
-        .map(|p| load(p).1)
+        .map(|p| Arc::new(load(p).1))
         .collect();
     let regions: usize = watched.iter().map(|(r, _)| r.regions().count()).sum();
     println!(
@@ -229,7 +229,7 @@ fn real_needles() {
         for i in 0..20 {
             for (img, list, own) in [
                 (&shots[i], &mut to_watched, true),
-                (&Arc::new(others[i].clone()), &mut to_other, false),
+                (&others[i], &mut to_other, false),
             ] {
                 serial += 1;
                 let t = Instant::now();

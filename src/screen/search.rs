@@ -64,9 +64,12 @@ pub struct Scratch {
     /// Exact scores of the placements tried by the current search: (cost, similarity,
     /// components, x, y).
     seen: Vec<(f64, f64, Components, u32, u32)>,
-    /// Reduced-resolution luma windows of the current search, one per phase visited
-    /// ([`climb_rank_reduced`]).
+    /// Reduced-resolution luma windows, one per phase visited ([`climb_rank_reduced`]): the
+    /// first `reduced_live` belong to the current search, the buffers are kept for the next;
+    /// when all are live, `reduced_next` is the one replaced.
     reduced_windows: Vec<Planes>,
+    reduced_live: usize,
+    reduced_next: usize,
     /// `planes` may not be reused as a full-resolution window: they hold reduced-resolution
     /// samples, or belong to an earlier search (another image).
     planes_stale: bool,
@@ -686,7 +689,7 @@ fn climb_rank_reduced(
             && (x - p.rect.x) / st + tw <= p.rect.w
             && (y - p.rect.y) / st + th <= p.rect.h
     };
-    let k = match s.reduced_windows.iter().position(fits) {
+    let k = match s.reduced_windows[..s.reduced_live].iter().position(fits) {
         Some(k) => k,
         None => {
             // Placements of this phase within `pad` (and the search bounds) of this one.
@@ -695,13 +698,18 @@ fn climb_rank_reduced(
             let (wx, wy) = (x - back(x, bounds.0), y - back(y, bounds.1));
             let (ex, ey) = (x + fwd(x, bounds.2), y + fwd(y, bounds.3));
             let win = Rect::new(wx, wy, ex - wx + t.rect.w, ey - wy + t.rect.h);
-            if s.reduced_windows.len() >= MAX_REDUCED_WINDOWS {
-                s.reduced_windows.remove(0);
+            let k = if s.reduced_live < MAX_REDUCED_WINDOWS {
+                s.reduced_live += 1;
+                s.reduced_live - 1
+            } else {
+                s.reduced_next = (s.reduced_next + 1) % MAX_REDUCED_WINDOWS;
+                s.reduced_next
+            };
+            if s.reduced_windows.len() <= k {
+                s.reduced_windows.push(Planes::default());
             }
-            let mut p = Planes::default();
-            p.compute_reduced_luma_unblurred(image, win, st);
-            s.reduced_windows.push(p);
-            s.reduced_windows.len() - 1
+            s.reduced_windows[k].compute_reduced_luma_unblurred(image, win, st);
+            k
         }
     };
     let p = &s.reduced_windows[k];
@@ -782,7 +790,7 @@ pub fn find(
     s: &mut Scratch,
 ) -> Found {
     s.planes_stale = true;
-    s.reduced_windows.clear();
+    s.reduced_live = 0;
     let f = find_anywhere(t, image, ignore, hint, within, s);
     let (dx, dy) = (f.x as i64 - t.rect.x as i64, f.y as i64 - t.rect.y as i64);
     if (dx, dy) == (0, 0) || f.similarity < t.threshold || hint == Some((dx, dy)) {
