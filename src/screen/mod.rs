@@ -10,6 +10,7 @@
 //! A [`Watcher`] checks many references against every framebuffer update, recomputing only
 //! regions the update touched.
 
+pub mod box_luma;
 pub mod error;
 pub mod mask;
 pub mod needle;

@@ -10,12 +10,13 @@
 
 use image::RgbImage;
 
+use super::simd::avx2_when_available;
 use crate::rfb::Rect;
 
 /// Luma weights of ITU-R BT.601.
-const KR: f32 = 0.299;
-const KG: f32 = 0.587;
-const KB: f32 = 0.114;
+pub(crate) const KR: f32 = 0.299;
+pub(crate) const KG: f32 = 0.587;
+pub(crate) const KB: f32 = 0.114;
 /// Colour-difference scales of BT.601 (so Cb, Cr span about ±128 like Y spans 0..255).
 const CB_SCALE: f32 = 0.564;
 const CR_SCALE: f32 = 0.713;
@@ -41,12 +42,9 @@ pub struct Planes {
 
 #[derive(Clone, Debug, Default)]
 struct Scratch {
-    raw_y: Vec<f32>,
-    raw_cb: Vec<f32>,
-    raw_cr: Vec<f32>,
-    h_y: Vec<f32>,
-    h_cb: Vec<f32>,
-    h_cr: Vec<f32>,
+    /// One channel of the expanded rectangle, unsmoothed, then smoothed across.
+    raw: Vec<f32>,
+    h: Vec<f32>,
     /// Column sums of block rows ([`Planes::compute_reduced`]; at most 4 rows of bytes).
     sums: Vec<u16>,
 }
@@ -61,106 +59,38 @@ impl Planes {
 
     /// Recomputes the planes for `rect` of `image`, reusing the buffers.
     pub fn compute(&mut self, image: &RgbImage, rect: Rect) {
-        self.compute_planes(image, rect, true);
+        self.compute_luma(image, rect);
+        self.add_chroma(image);
     }
 
     /// Recomputes only the luma plane for `rect` (a third of the work): ranking placements
     /// looks at luma alone.
     pub fn compute_luma(&mut self, image: &RgbImage, rect: Rect) {
-        self.compute_planes(image, rect, false);
+        let rect = clip(rect, image.width(), image.height());
+        self.rect = rect;
+        self.chroma = false;
+        smooth(image, rect, Channel::Y, &mut self.y, &mut self.scratch);
     }
 
-    fn compute_planes(&mut self, image: &RgbImage, rect: Rect, chroma: bool) {
-        let (iw, ih) = image.dimensions();
-        let rect = clip(rect, iw, ih);
-        self.rect = rect;
-        self.chroma = chroma;
-        let n = (rect.w * rect.h) as usize;
-        // Buffers are resized, not cleared: every value is written below, and zeroing them
-        // cost as much as a tenth of a check.
-        self.y.resize(n, 0.0);
-        if chroma {
-            self.cb.resize(n, 0.0);
-            self.cr.resize(n, 0.0);
-        }
-        if n == 0 {
-            return;
-        }
-        // The expanded rectangle the filters read, clamped to the image.
-        let ex0 = rect.x.saturating_sub(PAD);
-        let ey0 = rect.y.saturating_sub(PAD);
-        let ex1 = (rect.right() + PAD).min(iw);
-        let ey1 = (rect.bottom() + PAD).min(ih);
-        let ew = (ex1 - ex0) as usize;
-        let eh = (ey1 - ey0) as usize;
-        let s = &mut self.scratch;
-        let w = rect.w as usize;
-        let raw = image.as_raw();
-        let stride = iw as usize * 3;
-        if !chroma {
-            s.raw_y.resize(ew * eh, 0.0);
-            s.h_y.resize(eh * w, 0.0);
-            for row in 0..eh {
-                let src = &raw[(ey0 as usize + row) * stride + ex0 as usize * 3..][..ew * 3];
-                let dy = &mut s.raw_y[row * ew..][..ew];
-                for (d, px) in dy.iter_mut().zip(src.chunks_exact(3)) {
-                    *d = KR * px[0] as f32 + KG * px[1] as f32 + KB * px[2] as f32;
-                }
-            }
-        } else {
-            for v in [&mut s.raw_y, &mut s.raw_cb, &mut s.raw_cr] {
-                v.resize(ew * eh, 0.0);
-            }
-            for row in 0..eh {
-                let src = &raw[(ey0 as usize + row) * stride + ex0 as usize * 3..][..ew * 3];
-                let dy = &mut s.raw_y[row * ew..][..ew];
-                let dcb = &mut s.raw_cb[row * ew..][..ew];
-                let dcr = &mut s.raw_cr[row * ew..][..ew];
-                for (i, px) in src.chunks_exact(3).enumerate() {
-                    let r = px[0] as f32;
-                    let g = px[1] as f32;
-                    let b = px[2] as f32;
-                    let y = KR * r + KG * g + KB * b;
-                    dy[i] = y;
-                    dcb[i] = CB_SCALE * (b - y);
-                    dcr[i] = CR_SCALE * (r - y);
-                }
-            }
-            for v in [&mut s.h_y, &mut s.h_cb, &mut s.h_cr] {
-                v.resize(eh * w, 0.0);
-            }
-        }
-        // Horizontal pass over all expanded rows.
-        let off = (rect.x - ex0) as usize;
-        for row in 0..eh {
-            hblur5(&s.raw_y[row * ew..][..ew], &mut s.h_y[row * w..][..w], off);
-            if chroma {
-                hblur5(
-                    &s.raw_cb[row * ew..][..ew],
-                    &mut s.h_cb[row * w..][..w],
-                    off,
-                );
-                hblur5(
-                    &s.raw_cr[row * ew..][..ew],
-                    &mut s.h_cr[row * w..][..w],
-                    off,
-                );
-            }
-        }
-        // Vertical pass.
-        let h = rect.h as usize;
-        for r in 0..h {
-            let mut k = [0usize; 5];
-            for (d, kd) in k.iter_mut().enumerate() {
-                let y = (rect.y as i64 + r as i64 + d as i64 - 2).clamp(0, ih as i64 - 1);
-                *kd = (y - ey0 as i64) as usize * w;
-            }
-            let out = r * w;
-            vblur5(&s.h_y, &k, w, &mut self.y[out..out + w]);
-            if chroma {
-                vblur5(&s.h_cb, &k, w, &mut self.cb[out..out + w]);
-                vblur5(&s.h_cr, &k, w, &mut self.cr[out..out + w]);
-            }
+    /// Adds the chroma planes of the luma computed last ([`Planes::compute_luma`]), so a
+    /// placement whose luma already rules it out never pays for its chroma.
+    pub fn add_chroma(&mut self, image: &RgbImage) {
+        if !self.chroma {
+            smooth(
+                image,
+                self.rect,
+                Channel::Cb,
+                &mut self.cb,
+                &mut self.scratch,
+            );
+            smooth(
+                image,
+                self.rect,
+                Channel::Cr,
+                &mut self.cr,
+                &mut self.scratch,
+            );
+            self.chroma = true;
         }
     }
 
@@ -177,26 +107,25 @@ impl Planes {
         self.compute_reduced_planes(image, rect, step, false, true);
     }
 
-    /// The block means of luma of `rect`, not yet blurred: a window from which
-    /// [`Planes::reduced_luma_from`] cuts the reduced luma of any placement on its block grid.
+    /// The block means of luma of `rect`, not yet blurred (what [`BoxLuma`] holds for every
+    /// offset).
+    ///
+    /// [`BoxLuma`]: super::box_luma::BoxLuma
     pub fn compute_reduced_luma_unblurred(&mut self, image: &RgbImage, rect: Rect, step: u32) {
         self.compute_reduced_planes(image, rect, step, false, false);
     }
 
-    /// The reduced luma of the `w` × `h` samples at `(ox, oy)` of `window` (made by
-    /// [`Planes::compute_reduced_luma_unblurred`]), blurred within them: bit-identical to
-    /// [`Planes::compute_reduced_luma`] of that placement, without reading its pixels again.
-    pub fn reduced_luma_from(&mut self, window: &Planes, ox: usize, oy: usize, w: usize, h: usize) {
-        let ww = window.rect.w as usize;
-        self.y.clear();
-        for j in 0..h {
-            self.y
-                .extend_from_slice(&window.y[(oy + j) * ww + ox..][..w]);
-        }
+    /// Blurs the `w` × `h` block means of luma in `self.y` as [`Planes::compute_reduced_luma`]
+    /// does: with block means from elsewhere (a [`BoxLuma`]), the same values as computing
+    /// the placement's planes.
+    ///
+    /// [`BoxLuma`]: super::box_luma::BoxLuma
+    pub fn blur_reduced_luma(&mut self, w: usize, h: usize) {
+        debug_assert_eq!(self.y.len(), w * h);
         self.rect = Rect::new(0, 0, w as u32, h as u32);
         self.chroma = false;
         let mut level = (w, h, std::mem::take(&mut self.y));
-        blur_121(&mut level, &mut self.scratch.h_y);
+        blur_121(&mut level, &mut self.scratch.h);
         self.y = level.2;
     }
 
@@ -260,7 +189,7 @@ impl Planes {
                 *ocr = CR_SCALE * (r - y);
             }
         }
-        let tmp = &mut self.scratch.h_y;
+        let tmp = &mut self.scratch.h;
         let blurred = match (blur, chroma) {
             (false, _) => 0,
             (true, true) => 3,
@@ -285,9 +214,93 @@ impl Planes {
     }
 }
 
+/// A plane [`Planes`] holds.
+#[derive(Clone, Copy)]
+enum Channel {
+    Y,
+    Cb,
+    Cr,
+}
+
+/// The smoothed `channel` of `rect` (already clipped) of `image` into `out` (`rect.w` values
+/// a row): the 5×5 binomial, reading [`PAD`] pixels around `rect`, clamped at the image's
+/// edges (so the planes of a part equal the same part of the whole image's).
+fn smooth(image: &RgbImage, rect: Rect, channel: Channel, out: &mut Vec<f32>, s: &mut Scratch) {
+    let (iw, ih) = image.dimensions();
+    let (w, h) = (rect.w as usize, rect.h as usize);
+    // Resized, not cleared: every value is written below, and zeroing them cost as much as a
+    // tenth of a check.
+    out.resize(w * h, 0.0);
+    if w * h == 0 {
+        return;
+    }
+    // The expanded rectangle the filter reads, clamped to the image.
+    let ex0 = rect.x.saturating_sub(PAD);
+    let ey0 = rect.y.saturating_sub(PAD);
+    let ex1 = (rect.right() + PAD).min(iw);
+    let ey1 = (rect.bottom() + PAD).min(ih);
+    let ew = (ex1 - ex0) as usize;
+    let eh = (ey1 - ey0) as usize;
+    let raw = image.as_raw();
+    let stride = iw as usize * 3;
+    s.raw.resize(ew * eh, 0.0);
+    s.h.resize(eh * w, 0.0);
+    for row in 0..eh {
+        let src = &raw[(ey0 as usize + row) * stride + ex0 as usize * 3..][..ew * 3];
+        let dst = &mut s.raw[row * ew..][..ew];
+        match channel {
+            Channel::Y => luma_row(src, dst),
+            Channel::Cb => cb_row(src, dst),
+            Channel::Cr => cr_row(src, dst),
+        }
+    }
+    let off = (rect.x - ex0) as usize;
+    for row in 0..eh {
+        hblur5(&s.raw[row * ew..][..ew], &mut s.h[row * w..][..w], off);
+    }
+    for r in 0..h {
+        let mut k = [0usize; 5];
+        for (d, kd) in k.iter_mut().enumerate() {
+            let y = (rect.y as i64 + r as i64 + d as i64 - 2).clamp(0, ih as i64 - 1);
+            *kd = (y - ey0 as i64) as usize * w;
+        }
+        vblur5(&s.h, &k, w, &mut out[r * w..][..w]);
+    }
+}
+
+avx2_when_available! {
+/// BT.601 Cb of a row of RGB pixels (scaled to span about ±128).
+fn cb_row(src: &[u8], out: &mut [f32]) -> () {
+    for (d, px) in out.iter_mut().zip(src.chunks_exact(3)) {
+        let (r, g, b) = (px[0] as f32, px[1] as f32, px[2] as f32);
+        *d = CB_SCALE * (b - (KR * r + KG * g + KB * b));
+    }
+}
+}
+
+avx2_when_available! {
+/// BT.601 Cr of a row of RGB pixels (scaled to span about ±128).
+fn cr_row(src: &[u8], out: &mut [f32]) -> () {
+    for (d, px) in out.iter_mut().zip(src.chunks_exact(3)) {
+        let (r, g, b) = (px[0] as f32, px[1] as f32, px[2] as f32);
+        *d = CR_SCALE * (r - (KR * r + KG * g + KB * b));
+    }
+}
+}
+
+avx2_when_available! {
+/// BT.601 luma of a row of RGB pixels.
+fn luma_row(src: &[u8], y: &mut [f32]) -> () {
+    for (d, px) in y.iter_mut().zip(src.chunks_exact(3)) {
+        *d = KR * px[0] as f32 + KG * px[1] as f32 + KB * px[2] as f32;
+    }
+}
+}
+
+avx2_when_available! {
 /// The [1 4 6 4 1]/16 binomial of `src` for output columns `off..off + dst.len()` of `src`,
 /// edges clamped. Interior columns take a branch-free path the compiler vectorises.
-fn hblur5(src: &[f32], dst: &mut [f32], off: usize) {
+fn hblur5(src: &[f32], dst: &mut [f32], off: usize) -> () {
     let ew = src.len();
     let w = dst.len();
     let tap = |c: usize, d: i64| src[((c + off) as i64 + d).clamp(0, ew as i64 - 1) as usize];
@@ -312,9 +325,11 @@ fn hblur5(src: &[f32], dst: &mut [f32], off: usize) {
         }
     }
 }
+}
 
+avx2_when_available! {
 /// The vertical [1 4 6 4 1]/16 binomial of rows starting at `k[0..5]` (offsets into `src`).
-fn vblur5(src: &[f32], k: &[usize; 5], w: usize, dst: &mut [f32]) {
+fn vblur5(src: &[f32], k: &[usize; 5], w: usize, dst: &mut [f32]) -> () {
     let (r0, r1, r2, r3, r4) = (
         &src[k[0]..k[0] + w],
         &src[k[1]..k[1] + w],
@@ -325,6 +340,7 @@ fn vblur5(src: &[f32], k: &[usize; 5], w: usize, dst: &mut [f32]) {
     for (i, d) in dst.iter_mut().enumerate() {
         *d = (r0[i] + 4.0 * r1[i] + 6.0 * r2[i] + 4.0 * r3[i] + r4[i]) * (1.0 / 16.0);
     }
+}
 }
 
 /// `r` clipped to a `w` × `h` image.
@@ -349,11 +365,17 @@ pub struct LumaPyramid {
 /// A [1 2 1]/4 blur both ways (clamped at the edges), so that a coarse level changes little
 /// when the content is not aligned with its blocks.
 fn blur_121(level: &mut (usize, usize, Vec<f32>), tmp: &mut Vec<f32>) {
-    let (w, h, v) = (level.0, level.1, &mut level.2);
+    let (w, h) = (level.0, level.1);
     if w == 0 || h == 0 {
         return;
     }
     tmp.resize(w * h, 0.0);
+    blur_121_planes(w, h, &mut level.2, tmp);
+}
+
+avx2_when_available! {
+/// [`blur_121`] of the `w` × `h` plane `v`, through `tmp` (as large).
+fn blur_121_planes(w: usize, h: usize, v: &mut [f32], tmp: &mut [f32]) -> () {
     for (r, o) in v.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
         if w == 1 {
             o[0] = r[0];
@@ -380,6 +402,7 @@ fn blur_121(level: &mut (usize, usize, Vec<f32>), tmp: &mut Vec<f32>) {
         }
     }
 }
+}
 
 impl LumaPyramid {
     /// Levels 1..=`max_level` of `rect` of `image`, reusing buffers.
@@ -400,15 +423,7 @@ impl LumaPyramid {
                 let y = rect.y as usize + 2 * j;
                 let r0 = &raw[(y * iw + rect.x as usize) * 3..][..w1 * 6];
                 let r1 = &raw[((y + 1) * iw + rect.x as usize) * 3..][..w1 * 6];
-                let out = &mut v[j * w1..][..w1];
-                for (i, o) in out.iter_mut().enumerate() {
-                    let a = &r0[i * 6..i * 6 + 6];
-                    let b = &r1[i * 6..i * 6 + 6];
-                    let r = a[0] as f32 + a[3] as f32 + b[0] as f32 + b[3] as f32;
-                    let g = a[1] as f32 + a[4] as f32 + b[1] as f32 + b[4] as f32;
-                    let bl = a[2] as f32 + a[5] as f32 + b[2] as f32 + b[5] as f32;
-                    *o = 0.25 * (KR * r + KG * g + KB * bl);
-                }
+                block_luma_row(r0, r1, &mut v[j * w1..][..w1]);
             }
         }
         blur_121(&mut self.levels[0], &mut self.tmp);
@@ -430,6 +445,17 @@ impl LumaPyramid {
     }
 }
 
+avx2_when_available! {
+/// The luma of the 2×2 blocks of two rows of RGB pixels: `out[i]` from pixels `2i`, `2i + 1`.
+/// The colour sums are of small integers, so adding them as integers first is exact.
+fn block_luma_row(r0: &[u8], r1: &[u8], out: &mut [f32]) -> () {
+    for ((a, b), o) in r0.chunks_exact(6).zip(r1.chunks_exact(6)).zip(out) {
+        let sum = |k: usize| (a[k] as u16 + a[k + 3] as u16 + b[k] as u16 + b[k + 3] as u16) as f32;
+        *o = 0.25 * (KR * sum(0) + KG * sum(1) + KB * sum(2));
+    }
+}
+}
+
 /// 2×2 block averages of a `w` × `h` plane (weights of a template at a coarser level).
 pub fn halve(w: usize, h: usize, v: &[f32]) -> (usize, usize, Vec<f32>) {
     let (hw, hh) = (w / 2, h / 2);
@@ -446,32 +472,6 @@ pub fn halve(w: usize, h: usize, v: &[f32]) -> (usize, usize, Vec<f32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A placement's reduced luma cut from a shared window of block means equals the one
-    /// computed for the placement alone, bit for bit (climbs rank on the former, and a
-    /// placement must score the same whichever way it was reached).
-    #[test]
-    fn reduced_luma_from_a_window_equals_the_placements_own() {
-        let img = RgbImage::from_fn(120, 90, |x, y| {
-            let v = (x * 37 + y * 101 + x * y) % 251;
-            image::Rgb([v as u8, (v * 3 % 256) as u8, (255 - v) as u8])
-        });
-        for step in [2u32, 4] {
-            let win = Rect::new(3, 5, 100, 70);
-            let mut window = Planes::default();
-            window.compute_reduced_luma_unblurred(&img, win, step);
-            let (w, h) = (40u32, 28u32);
-            for (kx, ky) in [(0u32, 0u32), (1, 2), (3, 1)] {
-                let (x, y) = (win.x + step * kx, win.y + step * ky);
-                let mut own = Planes::default();
-                own.compute_reduced_luma(&img, Rect::new(x, y, w, h), step);
-                let mut cut = Planes::default();
-                let (pw, ph) = ((w / step) as usize, (h / step) as usize);
-                cut.reduced_luma_from(&window, kx as usize, ky as usize, pw, ph);
-                assert_eq!(own.y, cut.y, "step {step} at ({x}, {y})");
-            }
-        }
-    }
 
     #[test]
     fn flat_image_gives_flat_planes() {

@@ -10,6 +10,7 @@
 
 use image::RgbImage;
 
+use super::box_luma::BoxLuma;
 use super::planes::{LumaPyramid, PAD, Planes};
 use super::simd::avx2_when_available;
 use super::similarity::{self, ChromaSums, Components, LumaSums};
@@ -64,12 +65,10 @@ pub struct Scratch {
     /// Exact scores of the placements tried by the current search: (cost, similarity,
     /// components, x, y).
     seen: Vec<(f64, f64, Components, u32, u32)>,
-    /// Reduced-resolution luma windows, one per phase visited ([`climb_rank_reduced`]): the
-    /// first `reduced_live` belong to the current search, the buffers are kept for the next;
-    /// when all are live, `reduced_next` is the one replaced.
-    reduced_windows: Vec<Planes>,
-    reduced_live: usize,
-    reduced_next: usize,
+    /// The luma of every box of the search window ([`climb_rank_reduced`]), once the current
+    /// search has computed it (`boxes_live`).
+    boxes: BoxLuma,
+    boxes_live: bool,
     /// `planes` may not be reused as a full-resolution window: they hold reduced-resolution
     /// samples, or belong to an earlier search (another image).
     planes_stale: bool,
@@ -648,8 +647,7 @@ fn score_at(
         return exact(t, &s.planes, x / st, y / st, &s.half_ignore, &mut s.exact);
     }
     let luma_only = s.exact.luma_only;
-    if !s.planes.covers(Rect::new(x, y, w, h)) || s.planes_stale || (!luma_only && !s.planes.chroma)
-    {
+    if !s.planes.covers(Rect::new(x, y, w, h)) || s.planes_stale {
         let rx0 = x.saturating_sub(pad).max(bounds.0.min(x));
         let ry0 = y.saturating_sub(pad).max(bounds.1.min(y));
         let ry1 = (y + pad).min(bounds.3.max(y)) + h;
@@ -662,15 +660,17 @@ fn score_at(
             s.planes.compute(image, r);
         }
         s.planes_stale = false;
+    } else if !luma_only {
+        s.planes.add_chroma(image);
     }
     exact(t, &s.planes, x, y, ignore, &mut s.exact)
 }
 
-/// The luma rank of a reduced-resolution region at `(x, y)` during a climb, from block means
-/// shared by the placements of one phase: placements `step` px apart see the same block grid,
-/// so one window of unblurred block means around the climb serves all of its placements of
-/// that phase, each cut out and blurred on its own ([`Planes::reduced_luma_from`]: the same
-/// values as computing the placement's planes, without reading its pixels again).
+/// The luma rank of a reduced-resolution region at `(x, y)` during a climb. Every placement
+/// puts the blocks on its own grid (a climb visits up to `step`² of them), so the luma of
+/// every box of the search window is computed once per search ([`BoxLuma`]) and each
+/// placement's block means are read off it, then blurred on their own: the same values as
+/// computing the placement's planes, without reading its pixels again.
 fn climb_rank_reduced(
     t: &Template,
     image: &RgbImage,
@@ -678,58 +678,21 @@ fn climb_rank_reduced(
     bounds: (u32, u32, u32, u32),
     s: &mut Scratch,
 ) -> Option<(f64, Components)> {
-    let st = t.step;
-    let pad = REDUCED_PAD;
-    let (tw, th) = (t.plane_w as u32, t.plane_h as u32);
-    let fits = |p: &Planes| {
-        x >= p.rect.x
-            && y >= p.rect.y
-            && (x - p.rect.x).is_multiple_of(st)
-            && (y - p.rect.y).is_multiple_of(st)
-            && (x - p.rect.x) / st + tw <= p.rect.w
-            && (y - p.rect.y) / st + th <= p.rect.h
-    };
-    let k = match s.reduced_windows[..s.reduced_live].iter().position(fits) {
-        Some(k) => k,
-        None => {
-            // Placements of this phase within `pad` (and the search bounds) of this one.
-            let back = |v: u32, lo: u32| st * ((v - lo.min(v)).min(pad) / st);
-            let fwd = |v: u32, hi: u32| st * ((hi.max(v) - v).min(pad) / st);
-            let (wx, wy) = (x - back(x, bounds.0), y - back(y, bounds.1));
-            let (ex, ey) = (x + fwd(x, bounds.2), y + fwd(y, bounds.3));
-            let win = Rect::new(wx, wy, ex - wx + t.rect.w, ey - wy + t.rect.h);
-            let k = if s.reduced_live < MAX_REDUCED_WINDOWS {
-                s.reduced_live += 1;
-                s.reduced_live - 1
-            } else {
-                s.reduced_next = (s.reduced_next + 1) % MAX_REDUCED_WINDOWS;
-                s.reduced_next
-            };
-            if s.reduced_windows.len() <= k {
-                s.reduced_windows.push(Planes::default());
-            }
-            s.reduced_windows[k].compute_reduced_luma_unblurred(image, win, st);
-            k
-        }
-    };
-    let p = &s.reduced_windows[k];
-    if !fits(p) {
+    let (pw, ph) = (t.plane_w, t.plane_h);
+    if !s.boxes_live {
+        let (x0, y0, x1, y1) = bounds;
+        let win = Rect::new(x0, y0, x1 - x0 + t.rect.w, y1 - y0 + t.rect.h);
+        s.boxes.compute(image, win, t.step);
+        s.boxes_live = true;
+    }
+    if s.boxes.step != t.step || !s.boxes.covers(x, y, pw, ph) {
         return None;
     }
-    let (ox, oy) = (
-        ((x - p.rect.x) / st) as usize,
-        ((y - p.rect.y) / st) as usize,
-    );
-    s.planes.reduced_luma_from(p, ox, oy, t.plane_w, t.plane_h);
+    s.boxes.gather(x, y, pw, ph, &mut s.planes.y);
+    s.planes.blur_reduced_luma(pw, ph);
     s.planes_stale = true;
     Some(luma_rank(t, &s.planes, 0, 0))
 }
-
-/// How far (px) a phase window reaches around the placement it is made for: climbs wander a
-/// few px, and a window should serve several placements of its phase.
-const REDUCED_PAD: u32 = 12;
-/// Phase windows kept per search ([`climb_rank_reduced`]): every phase of 4 × 4 blocks.
-const MAX_REDUCED_WINDOWS: usize = 16;
 
 /// Whether a region found `(dx, dy)` away from where it was expected is really content that
 /// changed in place: its surroundings in the screenshot are still where the reference has
@@ -790,7 +753,7 @@ pub fn find(
     s: &mut Scratch,
 ) -> Found {
     s.planes_stale = true;
-    s.reduced_live = 0;
+    s.boxes_live = false;
     let f = find_anywhere(t, image, ignore, hint, within, s);
     let (dx, dy) = (f.x as i64 - t.rect.x as i64, f.y as i64 - t.rect.y as i64);
     if (dx, dy) == (0, 0) || f.similarity < t.threshold || hint == Some((dx, dy)) {
@@ -853,11 +816,11 @@ fn find_anywhere(
             continue;
         }
         let (x, y) = (x as u32, y as u32);
-        // At full resolution: planes with chroma at once (the full score usually follows),
-        // then the luma bound. At reduced resolution the planes are computed per score, and
-        // a bound first would compute them twice where the screen shows.
+        // At full resolution: the luma bound first, chroma only if it passes. At reduced
+        // resolution the planes are computed per score, and a bound first would compute them
+        // twice where the screen shows.
         if t.step == 1 {
-            s.planes.compute(image, Rect::new(x, y, w, h));
+            s.planes.compute_luma(image, Rect::new(x, y, w, h));
             s.planes_stale = false;
             s.exact.luma_only = true;
             let (bound, _) = score_at(t, image, (x, y), ignore, 0, (0, 0, 0, 0), s);
