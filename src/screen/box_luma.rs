@@ -83,10 +83,12 @@ impl BoxLuma {
     pub fn gather(&self, x: u32, y: u32, pw: usize, ph: usize, out: &mut Vec<f32>) {
         let st = self.step as usize;
         let (ox, oy) = ((x - self.rect.x) as usize, (y - self.rect.y) as usize);
-        out.clear();
-        for j in 0..ph {
-            let r = &self.y[(oy + st * j) * self.w + ox..];
-            out.extend(r.iter().step_by(st).take(pw));
+        out.resize(pw * ph, 0.0);
+        for (j, o) in out.chunks_exact_mut(pw).enumerate() {
+            let r = &self.y[(oy + st * j) * self.w + ox..][..st * (pw - 1) + 1];
+            for (d, &v) in o.iter_mut().zip(r.iter().step_by(st)) {
+                *d = v;
+            }
         }
     }
 }
