@@ -902,7 +902,7 @@ fn find_anywhere(
     let picked = pick_candidates(&mut s.coarse);
     for (cx, cy, coarse) in picked {
         let mut cost = coarse;
-        // Refine down the pyramid: ±2 on the first finer level, ±1 after.
+        // Refine down the pyramid: within ±2 on the first finer level, ±1 after.
         let (mut px, mut py) = (cx, cy);
         for level in (1..levels).rev() {
             let tl = &t.coarse[level - 1];
@@ -910,28 +910,50 @@ fn find_anywhere(
             let radius: i64 = if level == levels - 1 { 2 } else { 1 };
             let (bx, by) = (2 * px as i64, 2 * py as i64);
             let mut bestc = (f64::INFINITY, bx.max(0) as usize, by.max(0) as usize);
-            for dy in -radius..=radius {
-                for dx in -radius..=radius {
-                    let (qx, qy) = (bx + dx, by + dy);
-                    if qx < 0 || qy < 0 || qx as usize + tl.w > *lw || qy as usize + tl.h > *lh {
-                        continue;
-                    }
-                    let c = if tl.full {
-                        integral_cost(
-                            tl,
-                            *lw,
-                            lv,
-                            &s.integrals[level - 1],
-                            qx as usize,
-                            qy as usize,
-                        )
-                    } else {
-                        coarse_cost(tl, *lw, lv, qx as usize, qy as usize)
-                    };
-                    if c < bestc.0 {
-                        bestc = (c, qx as usize, qy as usize);
+            // The 3 × 3 around the parent's place; within a wider radius, the 3 × 3 around
+            // the best so far while it moves (cells scored once).
+            let mut centre = (bx, by);
+            // At most the (2 · 2 + 1)² cells of the widest radius.
+            let mut scored = [(0i64, 0i64); 25];
+            let mut n_scored = 0;
+            loop {
+                let before = bestc;
+                for dy in -1..=1 {
+                    for dx in -1..=1 {
+                        let (qx, qy) = (centre.0 + dx, centre.1 + dy);
+                        if (qx - bx).abs() > radius
+                            || (qy - by).abs() > radius
+                            || qx < 0
+                            || qy < 0
+                            || qx as usize + tl.w > *lw
+                            || qy as usize + tl.h > *lh
+                            || scored[..n_scored].contains(&(qx, qy))
+                        {
+                            continue;
+                        }
+                        scored[n_scored] = (qx, qy);
+                        n_scored += 1;
+                        let c = if tl.full {
+                            integral_cost(
+                                tl,
+                                *lw,
+                                lv,
+                                &s.integrals[level - 1],
+                                qx as usize,
+                                qy as usize,
+                            )
+                        } else {
+                            coarse_cost(tl, *lw, lv, qx as usize, qy as usize)
+                        };
+                        if c < bestc.0 {
+                            bestc = (c, qx as usize, qy as usize);
+                        }
                     }
                 }
+                if bestc.0 >= before.0 || (bestc.1 as i64, bestc.2 as i64) == centre {
+                    break;
+                }
+                centre = (bestc.1 as i64, bestc.2 as i64);
             }
             px = bestc.1;
             py = bestc.2;
