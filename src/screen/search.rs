@@ -221,9 +221,18 @@ fn luma_rank(t: &Template, shot: &Planes, ox: usize, oy: usize) -> (f64, Compone
     let (w, h) = (t.plane_w, t.plane_h);
     let sw = shot.rect.w as usize;
     let (mut ss, mut sss, mut sst) = (0f64, 0f64, 0f64);
-    for j in 0..h {
-        let tr = &t.planes.y[j * w..][..w];
-        let sr = &shot.y[(oy + j) * sw + ox..][..w];
+    // Rows are summed in f32 lanes and flushed into f64 a row at a time; narrow rows (regions
+    // compared at reduced resolution) are taken a few at a time where they lie back to back,
+    // so the flush does not cost more than the sums.
+    let rows = if sw == w && ox == 0 {
+        (FLUSH_SAMPLES / w.max(1)).max(1)
+    } else {
+        1
+    };
+    for j in (0..h).step_by(rows) {
+        let n = rows.min(h - j) * w;
+        let tr = &t.planes.y[j * w..][..n];
+        let sr = &shot.y[(oy + j) * sw + ox..][..n];
         let mut acc = [[0f32; LANES]; 3];
         shot_lanes(tr, sr, &mut acc);
         let [a, b, c] = acc.map(|l| l.iter().map(|&v| v as f64).sum::<f64>());
@@ -241,6 +250,10 @@ fn luma_rank(t: &Template, shot: &Planes, ox: usize, oy: usize) -> (f64, Compone
     };
     similarity::similarity(&luma, &ChromaSums::default(), 0.0)
 }
+
+/// Samples summed in f32 lanes before they are added to the f64 totals ([`luma_rank`]): a row
+/// of a region this wide, or several narrower ones.
+const FLUSH_SAMPLES: usize = 256;
 
 avx2_when_available! {
 /// Adds Σs, Σs², Σts of two equally long rows (reference `t`, screenshot `s`) to `acc`,
