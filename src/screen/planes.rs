@@ -359,6 +359,8 @@ pub fn clip(r: Rect, w: u32, h: u32) -> Rect {
 pub struct LumaPyramid {
     /// `levels[k - 1]` is level k: (width, height, values).
     pub levels: Vec<(usize, usize, Vec<f32>)>,
+    /// The wide level ([`LumaPyramid::compute_wide`]), when computed.
+    pub wide: (usize, usize, Vec<f32>),
     tmp: Vec<f32>,
 }
 
@@ -454,6 +456,36 @@ fn block_luma_row(r0: &[u8], r1: &[u8], out: &mut [f32]) -> () {
         *o = 0.25 * (KR * sum(0) + KG * sum(1) + KB * sum(2));
     }
 }
+}
+
+impl LumaPyramid {
+    /// The wide level above the coarsest square one ([`LumaPyramid::levels`]'s last): its
+    /// horizontal pairs averaged, then the same [1 2 1] blur. Blocks twice as wide as tall:
+    /// a wide region (a line of text) keeps plenty of samples across at half the placements
+    /// and half the samples to rank.
+    pub fn compute_wide(&mut self) {
+        let Some((pw, ph, pv)) = self.levels.last() else {
+            return;
+        };
+        let (w, h) = (pw / 2, *ph);
+        let mut v = std::mem::take(&mut self.wide.2);
+        v.clear();
+        for row in pv.chunks_exact(*pw) {
+            v.extend((0..w).map(|i| 0.5 * (row[2 * i] + row[2 * i + 1])));
+        }
+        self.wide = (w, h, v);
+        blur_121(&mut self.wide, &mut self.tmp);
+    }
+}
+
+/// Pair averages across of a `w` × `h` plane (weights of a template at its wide level).
+pub fn halve_across(w: usize, h: usize, v: &[f32]) -> (usize, usize, Vec<f32>) {
+    let hw = w / 2;
+    let mut out = Vec::with_capacity(hw * h);
+    for row in v.chunks_exact(w) {
+        out.extend((0..hw).map(|i| 0.5 * (row[2 * i] + row[2 * i + 1])));
+    }
+    (hw, h, out)
 }
 
 /// 2×2 block averages of a `w` × `h` plane (weights of a template at a coarser level).

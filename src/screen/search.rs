@@ -884,23 +884,38 @@ fn find_anywhere(
     }
     let win = Rect::new(x0, y0, x1 - x0 + w, y1 - y0 + h);
     s.pyramid.compute(image, win, levels);
-    let top = &t.coarse[levels - 1];
-    let (pw, ph, pv) = &s.pyramid.levels[levels - 1];
+    // Placements are ranked on the wide level where the region has one, else on the
+    // coarsest square level.
+    if t.wide.is_some() {
+        s.pyramid.compute_wide();
+    }
+    let (top, (pw, ph, pv)) = match &t.wide {
+        Some(wide) => (wide, &s.pyramid.wide),
+        None => (&t.coarse[levels - 1], &s.pyramid.levels[levels - 1]),
+    };
     s.coarse.clear();
     if *pw >= top.w && *ph >= top.h {
         if top.full {
             // Window sums of s and s² from integral images; only Σts is computed per
-            // placement (one multiply-add a pixel instead of five).
-            for (k, (lw, lh, lv)) in s.pyramid.levels.iter().enumerate() {
+            // placement (one multiply-add a pixel instead of five). The wide level's come
+            // after the square levels'.
+            for (k, (lw, lh, lv)) in s
+                .pyramid
+                .levels
+                .iter()
+                .chain(t.wide.as_ref().map(|_| &s.pyramid.wide))
+                .enumerate()
+            {
                 if s.integrals.len() <= k {
                     s.integrals.push(Vec::new());
                 }
                 integral(*lw, *lh, lv, &mut s.integrals[k]);
             }
+            let top_integral = if t.wide.is_some() { levels } else { levels - 1 };
             rank_all(
                 top,
                 (*pw, *ph, pv),
-                &s.integrals[levels - 1],
+                &s.integrals[top_integral],
                 &mut s.corr,
                 &mut s.coarse,
             );
@@ -915,13 +930,20 @@ fn find_anywhere(
     let picked = pick_candidates(&mut s.coarse);
     for (cx, cy, coarse) in picked {
         let mut cost = coarse;
-        // Refine down the pyramid: within ±2 on the first finer level, ±1 after.
+        // Refine down the pyramid: within ±2 on the first finer level, ±1 after. From the
+        // wide level, the first finer one is the coarsest square level, with blocks half as
+        // wide and as tall.
         let (mut px, mut py) = (cx, cy);
-        for level in (1..levels).rev() {
+        let first = if t.wide.is_some() { levels } else { levels - 1 };
+        for level in (1..=first).rev() {
             let tl = &t.coarse[level - 1];
             let (lw, lh, lv) = &s.pyramid.levels[level - 1];
-            let radius: i64 = if level == levels - 1 { 2 } else { 1 };
-            let (bx, by) = (2 * px as i64, 2 * py as i64);
+            let radius: i64 = if level == first { 2 } else { 1 };
+            let (bx, by) = if level == levels {
+                (2 * px as i64, py as i64)
+            } else {
+                (2 * px as i64, 2 * py as i64)
+            };
             let mut bestc = (f64::INFINITY, bx.max(0) as usize, by.max(0) as usize);
             // The 3 × 3 around the parent's place; within a wider radius, the 3 × 3 around
             // the best so far while it moves (cells scored once).

@@ -3,7 +3,7 @@
 
 use image::RgbImage;
 
-use super::planes::{LumaPyramid, Planes, halve};
+use super::planes::{LumaPyramid, Planes, halve, halve_across};
 use crate::rfb::Rect;
 
 /// The coarsest pyramid level used for searching (blocks of 2^3 = 8 px).
@@ -34,6 +34,31 @@ pub struct CoarseLevel {
     pub sum_sq: f64,
 }
 
+/// Samples across a region must keep at its wide level for that level to be used (its
+/// blocks are twice as wide as tall, so a line of text keeps many samples across while its
+/// placements and samples to rank halve).
+const WIDE_MIN_ACROSS: usize = 16;
+
+impl CoarseLevel {
+    fn new(w: usize, h: usize, luma: Vec<f32>, weight: Vec<f32>) -> CoarseLevel {
+        let n = luma.len() as f64;
+        let sum = luma.iter().map(|&v| v as f64).sum();
+        let sum_sq = luma.iter().map(|&v| (v as f64) * (v as f64)).sum();
+        let mean = (sum / n) as f32;
+        CoarseLevel {
+            w,
+            h,
+            centred: luma.iter().map(|&v| v - mean).collect(),
+            luma,
+            full: weight.iter().all(|&v| v == 1.0),
+            n,
+            sum,
+            sum_sq,
+            weight,
+        }
+    }
+}
+
 /// A region of a reference: where it is expected, how similar it must be and how far it may
 /// have moved.
 #[derive(Clone, Debug)]
@@ -62,6 +87,9 @@ pub struct Template {
     pub luma_sum_sq: f64,
     /// Levels 1..=k of the luma pyramid (`coarse[k-1]` is level k).
     pub coarse: Vec<CoarseLevel>,
+    /// For a wide region, the level above level k with blocks twice as wide
+    /// ([`LumaPyramid::compute_wide`]): placements are ranked there.
+    pub wide: Option<CoarseLevel>,
     /// Luma of the reference just outside the region (x, y, luma), for telling a moved
     /// screen from content that changed in place (see `search::surroundings_stayed`).
     pub ring: Vec<(u32, u32, f32)>,
@@ -144,27 +172,23 @@ impl Template {
         }
         let mut pyramid = LumaPyramid::default();
         pyramid.compute(image, rect, levels);
+        let wide = levels > 0 && (w >> (levels + 1)) >= WIDE_MIN_ACROSS;
+        if wide {
+            pyramid.compute_wide();
+        }
         let mut coarse = Vec::with_capacity(levels);
         let mut wl = (w, h, weights.clone().unwrap_or_else(|| vec![1.0; w * h]));
         for (lw, lh, luma) in pyramid.levels {
-            let n = luma.len() as f64;
-            let sum = luma.iter().map(|&v| v as f64).sum();
-            let sum_sq = luma.iter().map(|&v| (v as f64) * (v as f64)).sum();
             wl = halve(wl.0, wl.1, &wl.2);
             debug_assert_eq!((wl.0, wl.1), (lw, lh));
-            let mean = (sum / n) as f32;
-            coarse.push(CoarseLevel {
-                w: lw,
-                h: lh,
-                centred: luma.iter().map(|&v| v - mean).collect(),
-                luma,
-                full: wl.2.iter().all(|&v| v == 1.0),
-                n,
-                sum,
-                sum_sq,
-                weight: wl.2.clone(),
-            });
+            coarse.push(CoarseLevel::new(lw, lh, luma, wl.2.clone()));
         }
+        let wide = wide.then(|| {
+            let (lw, lh, luma) = pyramid.wide;
+            let wl = halve_across(wl.0, wl.1, &wl.2);
+            debug_assert_eq!((wl.0, wl.1), (lw, lh));
+            CoarseLevel::new(lw, lh, luma, wl.2)
+        });
         let luma_sum = planes.y.iter().map(|&v| v as f64).sum();
         let luma_sum_sq = planes.y.iter().map(|&v| v as f64 * v as f64).sum();
         Template {
@@ -180,6 +204,7 @@ impl Template {
             planes,
             weights: compare_weights,
             coarse,
+            wide,
         }
     }
 
