@@ -233,9 +233,9 @@ fn luma_rank(t: &Template, shot: &Planes, ox: usize, oy: usize) -> (f64, Compone
         let n = rows.min(h - j) * w;
         let tr = &t.planes.y[j * w..][..n];
         let sr = &shot.y[(oy + j) * sw + ox..][..n];
-        let mut acc = [[0f32; WIDE]; 3];
+        let mut acc = [[0f32; LANES]; 3];
         shot_lanes(tr, sr, &mut acc);
-        let [a, b, c] = acc.map(fold_wide);
+        let [a, b, c] = acc.map(|l| l.iter().map(|&v| v as f64).sum::<f64>());
         ss += a;
         sss += b;
         sst += c;
@@ -259,11 +259,11 @@ avx2_when_available! {
 /// Adds Σs, Σs², Σts of two equally long rows (reference `t`, screenshot `s`) to `acc`,
 /// lane-wise. The lanes are summed by the caller: reduced in the same function, the compiler
 /// no longer keeps each sum in one vector register.
-fn shot_lanes(t: &[f32], s: &[f32], acc: &mut [[f32; WIDE]; 3]) -> () {
+fn shot_lanes(t: &[f32], s: &[f32], acc: &mut [[f32; LANES]; 3]) -> () {
     let n = t.len().min(s.len());
-    let m = n - n % WIDE;
-    for (tk, sk) in t[..m].chunks_exact(WIDE).zip(s[..m].chunks_exact(WIDE)) {
-        for i in 0..WIDE {
+    let m = n - n % LANES;
+    for (tk, sk) in t[..m].chunks_exact(LANES).zip(s[..m].chunks_exact(LANES)) {
+        for i in 0..LANES {
             acc[0][i] += sk[i];
             acc[1][i] += sk[i] * sk[i];
             acc[2][i] += tk[i] * sk[i];
@@ -275,16 +275,6 @@ fn shot_lanes(t: &[f32], s: &[f32], acc: &mut [[f32; WIDE]; 3]) -> () {
         acc[2][i] += a * b;
     }
 }
-}
-
-/// Lanes of the luma rank's sums: two vector registers a sum, so that each addition need not
-/// wait for the one before it.
-const WIDE: usize = 2 * LANES;
-
-/// The sum of [`WIDE`] lanes: each half's lane added to the other's, then those in order.
-#[inline]
-fn fold_wide(l: [f32; WIDE]) -> f64 {
-    (0..LANES).map(|i| (l[i] + l[i + LANES]) as f64).sum()
 }
 
 /// Adds Σ1, Σt, Σs, Σt², Σs², Σts of two equally long rows to `acc` (lane-wise).
@@ -1196,11 +1186,11 @@ mod tests {
         #[test]
         fn vector_loops_equal_their_lane_by_lane_definition(seed in 0u64..1000, n in 0usize..70) {
             let (t, sv) = (values(seed, n), values(seed + 7, n + LANES));
-            let mut got = [[0f32; WIDE]; 3];
+            let mut got = [[0f32; LANES]; 3];
             shot_lanes(&t, &sv[..n], &mut got);
-            let mut want = [[0f32; WIDE]; 3];
+            let mut want = [[0f32; LANES]; 3];
             for (k, (&a, &b)) in t.iter().zip(&sv[..n]).enumerate() {
-                let l = if k < n - n % WIDE { k % WIDE } else { k - (n - n % WIDE) };
+                let l = if k < n - n % LANES { k % LANES } else { k - (n - n % LANES) };
                 want[0][l] += b;
                 want[1][l] += b * b;
                 want[2][l] += a * b;
