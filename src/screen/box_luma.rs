@@ -4,16 +4,15 @@
 //! `step` × `step` block ([`Planes::compute_reduced`](super::planes::Planes::compute_reduced)).
 //! A hill-climb moves such a region one pixel at a time, and each pixel offset puts the blocks
 //! on another grid. Holding every box of the search area once lets any placement's block
-//! means be read off instead of summed again (a climb visits up to `step`² grids), and a
-//! Watcher computes it once per frame for every large region of every reference.
+//! means be read off instead of summed again (a climb visits up to `step`² grids).
 //!
-//! The colour sums are integers and the luma is derived from them exactly as
-//! `compute_reduced` does, so a placement's samples are bit-identical whichever rectangle the
-//! boxes were computed for.
+//! The colour sums are integers and the luma is derived from them by the same function as
+//! `compute_reduced`'s ([`block_mean`]), so a placement's samples are bit-identical whichever
+//! rectangle the boxes were computed for.
 
 use image::RgbImage;
 
-use super::planes::{KB, KG, KR, clip};
+use super::planes::{add_bytes, block_mean, clip};
 use super::simd::avx2_when_available;
 use crate::rfb::Rect;
 
@@ -55,12 +54,12 @@ impl BoxLuma {
         self.sums.clear();
         self.sums.resize(bw, 0);
         for k in 0..st - 1 {
-            add_row(&mut self.sums, row(rect.y as usize + k));
+            add_bytes(&mut self.sums, row(rect.y as usize + k));
         }
         let norm = 1.0 / (st * st) as f32;
         for j in 0..h {
             let y0 = rect.y as usize + j;
-            add_row(&mut self.sums, row(y0 + st - 1));
+            add_bytes(&mut self.sums, row(y0 + st - 1));
             let out = &mut self.y[j * w..][..w];
             box_row(&self.sums, st, &mut self.hsum, out, norm);
             sub_row(&mut self.sums, row(y0));
@@ -94,14 +93,6 @@ impl BoxLuma {
 }
 
 avx2_when_available! {
-fn add_row(sums: &mut [u16], row: &[u8]) -> () {
-    for (s, &v) in sums.iter_mut().zip(row) {
-        *s = s.wrapping_add(v as u16);
-    }
-}
-}
-
-avx2_when_available! {
 fn sub_row(sums: &mut [u16], row: &[u8]) -> () {
     for (s, &v) in sums.iter_mut().zip(row) {
         *s = s.wrapping_sub(v as u16);
@@ -122,18 +113,9 @@ fn box_row(sums: &[u16], st: usize, hsum: &mut Vec<u16>, out: &mut [f32], norm: 
         }
     }
     for (o, c) in out.iter_mut().zip(hsum.chunks_exact(3)) {
-        *o = luma_of_sums(c[0] as u32, c[1] as u32, c[2] as u32, norm);
+        *o = block_mean(c[0] as u32, c[1] as u32, c[2] as u32, norm).1;
     }
 }
-}
-
-/// Luma of the mean colour of a block from its colour sums: the arithmetic of
-/// [`Planes::compute_reduced`](super::planes::Planes::compute_reduced), operation for
-/// operation.
-#[inline(always)]
-pub fn luma_of_sums(r: u32, g: u32, b: u32, norm: f32) -> f32 {
-    let (r, g, b) = (r as f32 * norm, g as f32 * norm, b as f32 * norm);
-    KR * r + KG * g + KB * b
 }
 
 #[cfg(test)]
@@ -141,9 +123,9 @@ mod tests {
     use super::*;
     use crate::screen::planes::Planes;
 
-    /// Any placement's block means read off the boxes equal its own unblurred reduced luma,
-    /// bit for bit, whichever rectangle the boxes were computed for; blurred, they equal its
-    /// reduced luma plane (a placement scores the same however it was reached).
+    /// Any placement's block means read off the boxes, blurred, equal its own reduced luma
+    /// plane bit for bit, whichever rectangle the boxes were computed for (a placement scores
+    /// the same however it was reached).
     #[test]
     fn gathered_boxes_equal_the_placements_own_block_means() {
         let img = RgbImage::from_fn(97, 83, |x, y| {
@@ -157,18 +139,10 @@ mod tests {
             part.compute(&img, Rect::new(5, 7, 60, 50), step);
             let (pw, ph) = (9usize, 7usize);
             for (x, y) in [(5u32, 7u32), (6, 9), (8, 8), (5 + 60 - 9 * step, 7)] {
-                let mut own = Planes::default();
-                own.compute_reduced_luma_unblurred(
-                    &img,
-                    Rect::new(x, y, pw as u32 * step, ph as u32 * step),
-                    step,
-                );
                 for boxes in [&whole, &part] {
                     assert!(boxes.covers(x, y, pw, ph), "step {step} at ({x}, {y})");
                     let mut got = Vec::new();
                     boxes.gather(x, y, pw, ph, &mut got);
-                    assert_eq!(got, own.y, "step {step} at ({x}, {y})");
-                    // Blurred, they are the placement's reduced luma plane.
                     let mut cut = Planes::default();
                     cut.y = got;
                     cut.blur_reduced_luma(pw, ph);

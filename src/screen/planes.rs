@@ -3,9 +3,9 @@
 //! Pixels are turned into BT.601 luma (Y) and two colour-difference channels (Cb, Cr), because
 //! what sessions do to pixels separates along those lines: JPEG/Tight keep luma detail but blur
 //! chroma (4:2:0 subsampling), a brightness change moves luma only, while a colour change (a red
-//! button turned green) lives in chroma. Luma gets a light 3×3 binomial blur (σ ≈ 0.7 px) that
-//! absorbs noise and slight font-rendering blur but keeps strokes; chroma gets a 5×5 binomial
-//! blur (σ ≈ 1 px) because only its coarse layout is meaningful after lossy encoding.
+//! button turned green) lives in chroma. All three get a 5×5 binomial blur (σ ≈ 1 px): it
+//! absorbs noise and slight font-rendering blur but keeps strokes, and of chroma only the
+//! coarse layout is meaningful after lossy encoding anyway.
 //! See docs/matching.md.
 
 use image::RgbImage;
@@ -14,9 +14,9 @@ use super::simd::avx2_when_available;
 use crate::rfb::Rect;
 
 /// Luma weights of ITU-R BT.601.
-pub(crate) const KR: f32 = 0.299;
-pub(crate) const KG: f32 = 0.587;
-pub(crate) const KB: f32 = 0.114;
+const KR: f32 = 0.299;
+const KG: f32 = 0.587;
+const KB: f32 = 0.114;
 /// Colour-difference scales of BT.601 (so Cb, Cr span about ±128 like Y spans 0..255).
 const CB_SCALE: f32 = 0.564;
 const CR_SCALE: f32 = 0.713;
@@ -99,20 +99,12 @@ impl Planes {
     /// rectangle's own edges (at step 2 about the same smoothing as the full-resolution 5×5
     /// binomial). `self.rect` becomes `(rect.x, rect.y, rect.w / step, rect.h / step)`.
     pub fn compute_reduced(&mut self, image: &RgbImage, rect: Rect, step: u32) {
-        self.compute_reduced_planes(image, rect, step, true, true);
+        self.compute_reduced_planes(image, rect, step, true);
     }
 
     /// [`Planes::compute_reduced`] for the luma plane only (ranking placements).
     pub fn compute_reduced_luma(&mut self, image: &RgbImage, rect: Rect, step: u32) {
-        self.compute_reduced_planes(image, rect, step, false, true);
-    }
-
-    /// The block means of luma of `rect`, not yet blurred (what [`BoxLuma`] holds for every
-    /// offset).
-    ///
-    /// [`BoxLuma`]: super::box_luma::BoxLuma
-    pub fn compute_reduced_luma_unblurred(&mut self, image: &RgbImage, rect: Rect, step: u32) {
-        self.compute_reduced_planes(image, rect, step, false, false);
+        self.compute_reduced_planes(image, rect, step, false);
     }
 
     /// Blurs the `w` × `h` block means of luma in `self.y` as [`Planes::compute_reduced_luma`]
@@ -129,14 +121,7 @@ impl Planes {
         self.y = level.2;
     }
 
-    fn compute_reduced_planes(
-        &mut self,
-        image: &RgbImage,
-        rect: Rect,
-        step: u32,
-        chroma: bool,
-        blur: bool,
-    ) {
+    fn compute_reduced_planes(&mut self, image: &RgbImage, rect: Rect, step: u32, chroma: bool) {
         let (iw, ih) = image.dimensions();
         let rect = clip(rect, iw, ih);
         let st = step.max(1) as usize;
@@ -164,9 +149,7 @@ impl Planes {
             for k in 0..st {
                 let row =
                     &raw[(rect.y as usize + st * j + k) * stride + rect.x as usize * 3..][..bw];
-                for (a, &v) in sc.sums.iter_mut().zip(row) {
-                    *a += v as u16;
-                }
+                add_bytes(&mut sc.sums, row);
             }
             let out = (j * w)..(j * w + w);
             for (((blk, oy), ocb), ocr) in sc
@@ -182,22 +165,17 @@ impl Planes {
                     g += px[1] as u32;
                     b += px[2] as u32;
                 }
-                let (r, g, b) = (r as f32 * norm, g as f32 * norm, b as f32 * norm);
-                let y = KR * r + KG * g + KB * b;
+                let ([r, _, b], y) = block_mean(r, g, b, norm);
                 *oy = y;
                 *ocb = CB_SCALE * (b - y);
                 *ocr = CR_SCALE * (r - y);
             }
         }
         let tmp = &mut self.scratch.h;
-        let blurred = match (blur, chroma) {
-            (false, _) => 0,
-            (true, true) => 3,
-            (true, false) => 1,
-        };
+        let planes = if chroma { 3 } else { 1 };
         for plane in [&mut self.y, &mut self.cb, &mut self.cr]
             .into_iter()
-            .take(blurred)
+            .take(planes)
         {
             let mut level = (w, h, std::mem::take(plane));
             blur_121(&mut level, tmp);
@@ -284,6 +262,27 @@ fn cr_row(src: &[u8], out: &mut [f32]) -> () {
     for (d, px) in out.iter_mut().zip(src.chunks_exact(3)) {
         let (r, g, b) = (px[0] as f32, px[1] as f32, px[2] as f32);
         *d = CR_SCALE * (r - (KR * r + KG * g + KB * b));
+    }
+}
+}
+
+/// The mean colour of a block from its colour sums (`norm` = 1 / its pixels) and its luma:
+/// the one definition [`Planes::compute_reduced`] and [`BoxLuma`] share, so a block's luma is
+/// the same value whichever of them summed it.
+///
+/// [`BoxLuma`]: super::box_luma::BoxLuma
+#[inline(always)]
+pub(crate) fn block_mean(r: u32, g: u32, b: u32, norm: f32) -> ([f32; 3], f32) {
+    let (r, g, b) = (r as f32 * norm, g as f32 * norm, b as f32 * norm);
+    ([r, g, b], KR * r + KG * g + KB * b)
+}
+
+avx2_when_available! {
+/// Adds each byte of `row` to its column sum (sums of a few rows of bytes fit in u16; they
+/// wrap harmlessly where rows are taken away again).
+pub(crate) fn add_bytes(sums: &mut [u16], row: &[u8]) -> () {
+    for (s, &v) in sums.iter_mut().zip(row) {
+        *s = s.wrapping_add(v as u16);
     }
 }
 }

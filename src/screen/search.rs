@@ -51,7 +51,7 @@ impl Found {
     }
 }
 
-/// Buffers reused between searches, so a check allocates nothing once warm.
+/// Buffers reused between searches, so a check in place allocates nothing once warm.
 #[derive(Default, Debug)]
 pub struct Scratch {
     planes: Planes,
@@ -808,17 +808,14 @@ fn find_anywhere(
             *best = Some(f);
         }
     };
-    // Placements whose luma alone rules them out (their similarity is at most the bound):
-    // (bound, x, y). Only the best of them is scored in full, and only for the report.
-    let mut bounded: Vec<(f64, u32, u32)> = Vec::new();
+    // Of the placements whose luma alone rules them out (their similarity is at most the
+    // bound), the best: (bound, x, y). Only it is scored in full, and only for the report.
+    let mut bounded: Option<(f64, u32, u32)> = None;
     // 1. Expected position, then the hinted one.
-    let mut first = vec![(ex as i64, ey as i64)];
-    if let Some((dx, dy)) = hint
-        && (dx, dy) != (0, 0)
-    {
-        first.push((ex as i64 + dx, ey as i64 + dy));
-    }
-    for (x, y) in first {
+    let hinted = hint
+        .filter(|&d| d != (0, 0))
+        .map(|(dx, dy)| (ex as i64 + dx, ey as i64 + dy));
+    for (x, y) in std::iter::once((ex as i64, ey as i64)).chain(hinted) {
         if x < 0
             || y < 0
             || x as u32 + w > iw
@@ -838,7 +835,7 @@ fn find_anywhere(
             s.exact.luma_only = true;
             let (bound, _) = score_at(t, image, (x, y), ignore, 0, (0, 0, 0, 0), s);
             if bound < t.threshold - BOUND_SLACK {
-                bounded.push((bound, x, y));
+                keep_best_bounded(&mut bounded, (bound, x, y), (ex, ey));
                 continue;
             }
         }
@@ -861,10 +858,10 @@ fn find_anywhere(
         x1 = x1.min((r.right() + PAD).saturating_sub(1));
         y1 = y1.min((r.bottom() + PAD).saturating_sub(1));
         if x1 < x0 || y1 < y0 {
-            return finish(t, image, ignore, best, &bounded, s);
+            return finish(t, image, ignore, best, bounded, s);
         }
     } else if x1 < x0 || y1 < y0 || (x1 == x0 && y1 == y0) {
-        return finish(t, image, ignore, best, &bounded, s);
+        return finish(t, image, ignore, best, bounded, s);
     }
     let levels = t.coarse.len();
     let mut candidates: Vec<(f64, u32, u32)> = Vec::new();
@@ -880,7 +877,7 @@ fn find_anywhere(
                 consider(Found::new(x, y, (sim, c)), &mut best);
             }
         }
-        return finish(t, image, ignore, best, &bounded, s);
+        return finish(t, image, ignore, best, bounded, s);
     }
     let win = Rect::new(x0, y0, x1 - x0 + w, y1 - y0 + h);
     s.pyramid.compute(image, win, levels);
@@ -1057,7 +1054,7 @@ fn find_anywhere(
             // The climb ranked by luma alone, which bounds the full similarity from above:
             // a candidate that cannot pass is not scored in full.
             if b.1 < t.threshold - BOUND_SLACK {
-                bounded.push((b.1, b.3, b.4));
+                keep_best_bounded(&mut bounded, (b.1, b.3, b.4), (ex, ey));
                 continue;
             }
             s.exact.luma_only = false;
@@ -1068,7 +1065,25 @@ fn find_anywhere(
             }
         }
     }
-    finish(t, image, ignore, best, &bounded, s)
+    finish(t, image, ignore, best, bounded, s)
+}
+
+/// Keeps in `best` the better of it and `new` ((bound, x, y) of a placement ruled out by its
+/// luma): the higher bound, then the nearer to `expected`, then the later.
+fn keep_best_bounded(
+    best: &mut Option<(f64, u32, u32)>,
+    new: (f64, u32, u32),
+    (ex, ey): (u32, u32),
+) {
+    let better = best.is_none_or(|b| {
+        new.0
+            .total_cmp(&b.0)
+            .then(dist2(b.1, b.2, ex, ey).cmp(&dist2(new.1, new.2, ex, ey)))
+            .is_ge()
+    });
+    if better {
+        *best = Some(new);
+    }
 }
 
 /// The search's result: the best placement scored in full, or — when a placement only
@@ -1079,17 +1094,13 @@ fn finish(
     image: &RgbImage,
     ignore: &[Rect],
     best: Option<Found>,
-    bounded: &[(f64, u32, u32)],
+    bounded: Option<(f64, u32, u32)>,
     s: &mut Scratch,
 ) -> Found {
     let (ex, ey) = (t.rect.x, t.rect.y);
-    let top = bounded.iter().max_by(|a, b| {
-        a.0.total_cmp(&b.0)
-            .then(dist2(b.1, b.2, ex, ey).cmp(&dist2(a.1, a.2, ex, ey)))
-    });
-    match (best, top) {
-        (Some(b), Some(&(bound, _, _))) if b.similarity >= bound => b,
-        (best, Some(&(_, x, y))) => {
+    match (best, bounded) {
+        (Some(b), Some((bound, _, _))) if b.similarity >= bound => b,
+        (best, Some((_, x, y))) => {
             s.exact.luma_only = false;
             s.planes_stale = true;
             let f = Found::new(x, y, score_at(t, image, (x, y), ignore, 0, (0, 0, 0, 0), s));
