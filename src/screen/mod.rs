@@ -13,6 +13,7 @@
 pub mod box_luma;
 pub mod error;
 pub mod mask;
+pub mod mean_bound;
 pub mod needle;
 pub mod planes;
 pub mod reference;

@@ -69,6 +69,8 @@ pub struct Scratch {
     /// search has computed it (`boxes_live`).
     boxes: BoxLuma,
     boxes_live: bool,
+    /// Column sums of [`MeanBound::rules_out`](super::mean_bound::MeanBound::rules_out).
+    mean_cols: Vec<u32>,
     /// `planes` may not be reused as a full-resolution window: they hold reduced-resolution
     /// samples, or belong to an earlier search (another image).
     planes_stale: bool,
@@ -863,6 +865,13 @@ fn find_anywhere(
     } else if x1 < x0 || y1 < y0 || (x1 == x0 && y1 == y0) {
         return finish(t, image, ignore, best, bounded, s);
     }
+    // A window where no placement's mean luma leaves it a chance fails without a search.
+    if let Some(mb) = &t.mean_bound
+        && !mb.ignored_in(ignore, (x0, y0, x1, y1))
+        && mb.rules_out(image, (x0, y0, x1, y1), &mut s.mean_cols)
+    {
+        return finish(t, image, ignore, best, bounded, s);
+    }
     let levels = t.coarse.len();
     let mut candidates: Vec<(f64, u32, u32)> = Vec::new();
     if levels == 0 {
@@ -1116,7 +1125,7 @@ fn finish(
 /// How far below the threshold a luma-only bound must be to rule a placement out: the bound
 /// and the full similarity sum the same pixels in another order, so they may differ by
 /// rounding.
-const BOUND_SLACK: f64 = 1e-3;
+pub(crate) const BOUND_SLACK: f64 = 1e-3;
 
 /// The best [`CANDIDATES`] placements of `ranked` ((cost, cx, cy) in row-major order), at
 /// least [`SPREAD`] apart, best first; equal costs in row-major order. Only the best few

@@ -3,7 +3,9 @@
 
 use image::RgbImage;
 
+use super::mean_bound::MeanBound;
 use super::planes::{LumaPyramid, Planes, halve, halve_across};
+use super::search::BOUND_SLACK;
 use crate::rfb::Rect;
 
 /// The coarsest pyramid level used for searching (blocks of 2^3 = 8 px).
@@ -90,6 +92,9 @@ pub struct Template {
     /// For a wide region, the level above level k with blocks twice as wide
     /// ([`LumaPyramid::compute_wide`]): placements are ranked there.
     pub wide: Option<CoarseLevel>,
+    /// For an unmasked region: the mean luma a placement needs to have a chance
+    /// ([`MeanBound`]), so a search window where none has it is ruled out at once.
+    pub mean_bound: Option<MeanBound>,
     /// Luma of the reference just outside the region (x, y, luma), for telling a moved
     /// screen from content that changed in place (see `search::surroundings_stayed`).
     pub ring: Vec<(u32, u32, f32)>,
@@ -191,7 +196,17 @@ impl Template {
         });
         let luma_sum = planes.y.iter().map(|&v| v as f64).sum();
         let luma_sum_sq = planes.y.iter().map(|&v| v as f64 * v as f64).sum();
+        let mean_bound = compare_weights.is_none().then(|| {
+            MeanBound::new(
+                (luma_sum, luma_sum_sq, (plane_w * plane_h) as f64),
+                (step * plane_w as u32, step * plane_h as u32),
+                step,
+                threshold,
+                BOUND_SLACK,
+            )
+        });
         Template {
+            mean_bound: mean_bound.flatten(),
             luma_sum,
             luma_sum_sq,
             step,
