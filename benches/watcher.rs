@@ -2,7 +2,9 @@
 //! Run: `cargo bench --bench watcher`. Prints median and worst latency per scenario: synthetic
 //! UI-like screens, then — when the AlmaLinux needle corpus is there (`../shared/corpus/
 //! almalinux-anaconda`, or the directory in `VNCPILOT_NEEDLES`) — 50 real openQA needles
-//! watching whole-screen changes between real installer screenshots.
+//! watching whole-screen changes between real installer screenshots. For whole-screen changes
+//! it also prints the time of the update and [`Watcher::complete`] together: what a frame costs
+//! when nothing matched and every failing region's similarity is wanted too.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -94,6 +96,23 @@ fn frame(serial: u64, image: &Arc<RgbImage>, damage: Vec<Rect>) -> Frame {
     }
 }
 
+/// Times `watcher.update(frame)` (the decision), then `complete` (the full report), and adds
+/// them to `decided` and `reported`.
+fn timed_update(
+    watcher: &mut Watcher,
+    frame: &Frame,
+    decided: &mut Vec<Duration>,
+    reported: &mut Vec<Duration>,
+) -> Vec<(String, vncpilot::screen::MatchResult)> {
+    let t = Instant::now();
+    let res = watcher.update(frame);
+    let d = t.elapsed();
+    watcher.complete(&frame.image);
+    decided.push(d);
+    reported.push(t.elapsed());
+    res
+}
+
 fn report(name: &str, mut t: Vec<Duration>, recomputed: usize) {
     t.sort();
     println!(
@@ -134,18 +153,17 @@ fn main() {
     );
 
     // 2. Whole-screen updates alternating between the matching screen and another one.
-    let mut times_match = Vec::new();
-    let mut times_other = Vec::new();
+    let (mut times_match, mut times_other, mut full_match, mut full_other) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..20 {
         serial += 1;
-        let (img, list) = if i % 2 == 0 {
-            (&other, &mut times_other)
+        let (img, list, full) = if i % 2 == 0 {
+            (&other, &mut times_other, &mut full_other)
         } else {
-            (&shown, &mut times_match)
+            (&shown, &mut times_match, &mut full_match)
         };
-        let t = Instant::now();
-        let res = watcher.update(&frame(serial, img, vec![Rect::full(W, H)]));
-        list.push(t.elapsed());
+        let f = frame(serial, img, vec![Rect::full(W, H)]);
+        let res = timed_update(&mut watcher, &f, list, full);
         let ref7 = res.iter().find(|(n, _)| n == "ref7").unwrap().1.matched;
         assert_eq!(ref7, i % 2 == 1);
     }
@@ -159,6 +177,12 @@ fn main() {
         times_other,
         regions,
     );
+    report(
+        "  the same, with the full report (+ complete)",
+        full_other,
+        regions,
+    );
+    drop(full_match);
     real_needles();
 }
 
@@ -224,17 +248,17 @@ fn real_needles() {
     let mut serial = 1;
     watcher.update(&frame(serial, &shots[0], vec![Rect::full(w, h)]));
     let (mut to_watched, mut to_other) = (Vec::new(), Vec::new());
+    let (mut full_watched, mut full_other) = (Vec::new(), Vec::new());
     let mut matched_own = 0;
     for round in 0..2 {
         for i in 0..20 {
-            for (img, list, own) in [
-                (&shots[i], &mut to_watched, true),
-                (&others[i], &mut to_other, false),
+            for (img, list, full, own) in [
+                (&shots[i], &mut to_watched, &mut full_watched, true),
+                (&others[i], &mut to_other, &mut full_other, false),
             ] {
                 serial += 1;
-                let t = Instant::now();
-                let res = watcher.update(&frame(serial, img, vec![Rect::full(w, h)]));
-                list.push(t.elapsed());
+                let f = frame(serial, img, vec![Rect::full(w, h)]);
+                let res = timed_update(&mut watcher, &f, list, full);
                 if own && round == 0 && res[i].1.matched {
                     matched_own += 1;
                 }
@@ -251,4 +275,10 @@ fn real_needles() {
         regions,
     );
     report("real: to another needle's screenshot", to_other, regions);
+    report(
+        "  the same, with the full report (+ complete)",
+        full_other,
+        regions,
+    );
+    drop(full_watched);
 }

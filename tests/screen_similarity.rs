@@ -255,7 +255,7 @@ fn watcher_recomputes_only_touched_regions_and_sees_changes() {
     }
     let r = Arc::new(reference(&img, Some(&mask)));
     assert_eq!(r.regions().count(), 2);
-    let mut w = Watcher::new(vec![r]);
+    let mut w = Watcher::new(vec![r.clone()]);
     let first = w.update(&frame(1, img.clone(), vec![Rect::full(400, 300)]));
     assert!(first[0].1.matched);
     assert_eq!(w.last_recomputed(), 2);
@@ -276,8 +276,9 @@ fn watcher_recomputes_only_touched_regions_and_sees_changes() {
     let third = w.update(&frame(3, img3.clone(), vec![Rect::new(260, 205, 110, 50)]));
     assert_eq!(w.last_recomputed(), 1);
     assert!(!third[0].1.matched);
-    // Same answers as a full check.
+    // Same answers as a full check; completed, the same similarities too.
     assert_eq!(third, w.check_image(&img3));
+    assert_eq!(w.complete(&img3)[0].1, r.check(&img3));
 }
 
 #[test]
@@ -342,7 +343,9 @@ fn small_change_in_a_big_region_fails_but_noise_passes() {
 
 /// Twelve references of twelve different screens, two regions each (enough work for the
 /// Watcher's threads). After each whole-screen change exactly the reference of the screen now
-/// showing matches, and the answers equal a full check of every reference.
+/// showing matches, and the answers equal a full check of every reference: decisions at once,
+/// similarities once completed (before, a region that failed on luma alone carries its luma
+/// bound, which is never below its similarity).
 #[test]
 fn watcher_matches_only_the_showing_screen_after_whole_screen_changes() {
     let (w, h) = (320, 240);
@@ -366,6 +369,7 @@ fn watcher_matches_only_the_showing_screen_after_whole_screen_changes() {
         })
         .collect();
     let mut watcher = Watcher::new(refs.clone());
+    let mut bounded = 0;
     for (serial, shown) in [3usize, 7, 0, 11, 3].into_iter().enumerate() {
         let res = watcher.update(&frame(
             serial as u64 + 1,
@@ -383,16 +387,29 @@ fn watcher_matches_only_the_showing_screen_after_whole_screen_changes() {
             .map(|(n, _)| n.as_str())
             .collect();
         assert_eq!(matched, vec![format!("s{shown}")], "showing s{shown}");
-        for (r, (name, m)) in refs.iter().zip(&res) {
+        let completed = watcher.complete(&screens[shown]);
+        for ((r, (name, m)), (_, done)) in refs.iter().zip(&res).zip(&completed) {
             assert_eq!(name, r.name());
             let full = r.check(&screens[shown]);
             assert_eq!(m.matched, full.matched, "{name}");
             let n = m.regions.len();
-            assert_eq!(m.regions[..], full.regions[..n], "{name}");
+            assert_eq!(done.regions[..], full.regions[..n], "{name}");
+            for (d, f) in m.regions.iter().zip(&full.regions) {
+                if d.exact {
+                    assert_eq!(d, f, "{name}");
+                } else {
+                    bounded += 1;
+                    assert_eq!(d.found, f.found, "{name}");
+                    assert!(!d.passed() && d.similarity >= f.similarity, "{name}: {d:?}");
+                }
+            }
             let first_fail = full.regions.iter().position(|g| !g.passed());
             assert_eq!(n, first_fail.map_or(2, |i| i + 1), "{name}");
         }
+        // Completing again scores nothing anew and says the same.
+        assert_eq!(watcher.complete(&screens[shown]), completed);
     }
+    assert!(bounded > 0, "no region was left to complete");
 }
 
 /// A screen shown for a single framebuffer update, between two others, is seen in the result

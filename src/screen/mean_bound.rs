@@ -42,6 +42,8 @@ pub struct MeanBound {
     /// A placement whose raw box mean lies in `lo..=hi` might pass; outside it cannot.
     pub lo: f64,
     pub hi: f64,
+    /// How far the smoothed samples' mean may be from the raw box mean ([`leak`]).
+    pub leak: f64,
 }
 
 impl MeanBound {
@@ -73,7 +75,17 @@ impl MeanBound {
             box_h,
             lo: GAIN_MIN * mean - OFFSET_MAX - slack,
             hi: GAIN_MAX * mean + OFFSET_MAX + slack,
+            leak,
         })
+    }
+
+    /// Whether a placement whose smoothed samples average `mean` is one [`rules_out`] keeps:
+    /// then so is the window that holds it, and testing the window is wasted.
+    ///
+    /// [`rules_out`]: MeanBound::rules_out
+    pub fn admits(&self, mean: f64) -> bool {
+        let margin = self.leak + ROUNDING;
+        (self.lo + margin..=self.hi - margin).contains(&mean)
     }
 
     /// Whether every placement with its top-left corner in `x0..=x1`, `y0..=y1` is ruled

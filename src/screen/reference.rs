@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::error::ScreenError;
 use super::mask;
 use super::needle::Needle;
-use super::search::{self, Found, Scratch};
+use super::search::{self, Found, Report, Scratch};
 use super::settings::{DEFAULT_MARGIN, DEFAULT_THRESHOLD, ScreenSettings};
 use super::similarity::Components;
 use super::template::Template;
@@ -29,6 +29,11 @@ pub struct RegionMatch {
     pub threshold: f64,
     /// What the similarity is made of (luma/chroma error and variance), for tuning and reports.
     pub detail: Components,
+    /// `similarity` and `detail` are the full score at `found`. False only in a
+    /// [`Watcher`](super::Watcher)'s result before [`Watcher::complete`](super::Watcher::complete):
+    /// the region failed on luma alone wherever it was tried, `similarity` is its best luma
+    /// bound (at least the full score) and `detail` holds only the luma terms.
+    pub exact: bool,
 }
 
 impl RegionMatch {
@@ -359,7 +364,7 @@ impl Reference {
         let mut regions = Vec::with_capacity(self.templates.len());
         let mut hint = None;
         for i in 0..self.templates.len() {
-            let r = self.check_region(i, image, ignore, hint);
+            let r = self.check_region(i, image, ignore, hint, Report::Full);
             if r.passed() {
                 hint = Some((
                     r.found.x as i64 - r.expected.x as i64,
@@ -391,8 +396,9 @@ impl Reference {
         image: &RgbImage,
         ignore: &[Rect],
         hint: Option<(i64, i64)>,
+        report: Report,
     ) -> RegionMatch {
-        self.check_region_within(i, image, ignore, hint, None)
+        self.check_region_within(i, image, ignore, hint, None, report)
     }
 
     /// Checks region `i` at placements overlapping `within` only (all when `None`).
@@ -403,16 +409,40 @@ impl Reference {
         ignore: &[Rect],
         hint: Option<(i64, i64)>,
         within: Option<Rect>,
+        report: Report,
     ) -> RegionMatch {
         let t = &self.templates[i];
-        let f: Found =
-            SCRATCH.with(|s| search::find(t, image, ignore, hint, within, &mut s.borrow_mut()));
+        let f = SCRATCH
+            .with(|s| search::find(t, image, ignore, hint, within, report, &mut s.borrow_mut()));
+        Self::region_match(t, f)
+    }
+
+    /// Region `i`'s result `m` scored in full where it was found, if it is not yet
+    /// ([`RegionMatch::exact`]).
+    pub(crate) fn complete_region(
+        &self,
+        i: usize,
+        image: &RgbImage,
+        ignore: &[Rect],
+        m: &RegionMatch,
+    ) -> RegionMatch {
+        if m.exact {
+            return m.clone();
+        }
+        let t = &self.templates[i];
+        let at = (m.found.x, m.found.y);
+        let f = SCRATCH.with(|s| search::score_full(t, image, ignore, at, &mut s.borrow_mut()));
+        Self::region_match(t, f)
+    }
+
+    fn region_match(t: &Template, f: Found) -> RegionMatch {
         RegionMatch {
             expected: t.rect,
             found: Rect::new(f.x, f.y, t.rect.w, t.rect.h),
             similarity: f.similarity,
             threshold: t.threshold,
             detail: f.components,
+            exact: f.exact,
         }
     }
 

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use image::RgbImage;
 
 use super::reference::{MatchResult, Reference, RegionMatch};
+use super::search::Report;
 use crate::rfb::{Frame, Rect};
 
 /// Border (px) around a found placement whose change can alter its result: the smoothing
@@ -118,12 +119,51 @@ impl Watcher {
             .iter()
             .map(|r| (0..r.region_count()).filter(|&i| touched(r, i)).count())
             .sum();
+        let ignore = std::mem::take(&mut self.ignore);
+        let (results, recomputed) =
+            self.each_reference(work, |r, c| update_reference(r, c, image, damage, &ignore));
+        self.ignore = ignore;
+        self.last_recomputed = recomputed;
+        results
+    }
+
+    /// The results of the last update or check (`image` is its image) with every region
+    /// scored in full ([`RegionMatch::exact`]).
+    ///
+    /// An update decides every reference, but a region that failed on luma alone wherever it
+    /// was tried reports only its best luma bound: the update that shows a watched screen does
+    /// not wait for the reports of all the others. Whoever needs their similarities (the best
+    /// similarity of a wait, the evidence of a failed one) completes them here, once: the
+    /// completed results are kept until damage touches them again.
+    pub fn complete(&mut self, image: &RgbImage) -> Vec<(String, MatchResult)> {
+        if self.size != Some(image.dimensions()) {
+            return self.check_image(image);
+        }
+        let pending = self
+            .cache
+            .iter()
+            .filter(|c| listed(c).last().is_some_and(|m| !m.exact))
+            .count();
+        let ignore = std::mem::take(&mut self.ignore);
+        let (results, _) =
+            self.each_reference(pending, |r, c| complete_reference(r, c, image, &ignore));
+        self.ignore = ignore;
+        results
+    }
+
+    /// `job` for every reference and its cached results, on up to [`MAX_THREADS`] threads
+    /// when there are at least [`PARALLEL_MIN_REGIONS`] regions of `work`; the results in the
+    /// references' order and the sum of the counts the jobs return.
+    fn each_reference(
+        &mut self,
+        work: usize,
+        job: impl Fn(&Reference, &mut [Option<RegionMatch>]) -> (MatchResult, usize) + Sync,
+    ) -> (Vec<(String, MatchResult)>, usize) {
         let threads = if work >= PARALLEL_MIN_REGIONS {
             std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS))
         } else {
             1
         };
-        let ignore = &self.ignore;
         let items: Vec<Job<'_>> = self
             .refs
             .iter()
@@ -131,42 +171,39 @@ impl Watcher {
             .enumerate()
             .map(|(i, (r, c))| (i, r, c))
             .collect();
+        let run = |(i, r, c): Job<'_>| {
+            let (m, n) = job(r, c);
+            (i, r.name().to_string(), m, n)
+        };
         let mut done: Vec<(usize, String, MatchResult, usize)> = if threads <= 1 {
-            items
-                .into_iter()
-                .map(|(i, r, c)| {
-                    let (m, n) = update_reference(r, c, image, damage, ignore);
-                    (i, r.name().to_string(), m, n)
-                })
-                .collect()
+            items.into_iter().map(run).collect()
         } else {
             // References are handed out one at a time, so one slow reference does not leave
-            // the other thread idle.
+            // the other thread idle. The calling thread is one of the workers: its buffers
+            // are warm from earlier updates.
             let queue = std::sync::Mutex::new(items.into_iter());
+            let work = || {
+                let mut out = Vec::new();
+                loop {
+                    let next = queue.lock().map(|mut q| q.next());
+                    let Ok(Some(item)) = next else { break };
+                    out.push(run(item));
+                }
+                out
+            };
             std::thread::scope(|sc| {
-                let handles: Vec<_> = (0..threads)
-                    .map(|_| {
-                        sc.spawn(|| {
-                            let mut out = Vec::new();
-                            loop {
-                                let next = queue.lock().map(|mut q| q.next());
-                                let Ok(Some((i, r, c))) = next else { break };
-                                let (m, n) = update_reference(r, c, image, damage, ignore);
-                                out.push((i, r.name().to_string(), m, n));
-                            }
-                            out
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| h.join().unwrap_or_default())
-                    .collect()
+                let helpers: Vec<_> = (1..threads).map(|_| sc.spawn(work)).collect();
+                let mut out = work();
+                for h in helpers {
+                    out.extend(h.join().unwrap_or_default());
+                }
+                out
             })
         };
         done.sort_by_key(|d| d.0);
-        self.last_recomputed = done.iter().map(|d| d.3).sum();
-        done.into_iter().map(|(_, n, m, _)| (n, m)).collect()
+        let count = done.iter().map(|d| d.3).sum();
+        let results = done.into_iter().map(|(_, n, m, _)| (n, m)).collect();
+        (results, count)
     }
 }
 
@@ -216,7 +253,7 @@ fn update_reference(
         match (hits, slot.as_ref()) {
             (None, Some(_)) => {}
             (Some(_), None) | (_, None) => {
-                *slot = Some(r.check_region(i, image, ignore, hint));
+                *slot = Some(r.check_region(i, image, ignore, hint, Report::Decision));
                 recomputed += 1;
             }
             (Some(d), Some(prev)) => {
@@ -231,9 +268,10 @@ fn update_reference(
                     continue;
                 }
                 let new = if prev.passed() {
-                    r.check_region(i, image, ignore, hint)
+                    r.check_region(i, image, ignore, hint, Report::Decision)
                 } else {
-                    let new = r.check_region_within(i, image, ignore, hint, Some(d));
+                    let new =
+                        r.check_region_within(i, image, ignore, hint, Some(d), Report::Decision);
                     if untouched && prev.similarity > new.similarity {
                         prev.clone()
                     } else {
@@ -249,8 +287,12 @@ fn update_reference(
             failed = !m.passed();
         }
     }
-    // Up to the first failing region: those after it were not checked (or are from an
-    // earlier frame) and say nothing about this one.
+    (Reference::result_from(listed(cache)), recomputed)
+}
+
+/// The cached results a reference lists: up to its first failing region (those after it were
+/// not checked, or are from an earlier frame, and say nothing about this one).
+fn listed(cache: &[Option<RegionMatch>]) -> Vec<RegionMatch> {
     let mut regions = Vec::with_capacity(cache.len());
     for m in cache.iter().map_while(|s| s.clone()) {
         let pass = m.passed();
@@ -259,5 +301,24 @@ fn update_reference(
             break;
         }
     }
-    (Reference::result_from(regions), recomputed)
+    regions
+}
+
+/// A reference's listed results with its failing region scored in full (see
+/// [`Watcher::complete`]); the count is 1 when that needed a score.
+fn complete_reference(
+    r: &Reference,
+    cache: &mut [Option<RegionMatch>],
+    image: &RgbImage,
+    ignore: &[Rect],
+) -> (MatchResult, usize) {
+    let n = listed(cache).len();
+    let mut scored = 0;
+    if let Some(Some(m)) = n.checked_sub(1).map(|i| &mut cache[i])
+        && !m.exact
+    {
+        *m = r.complete_region(n - 1, image, ignore, m);
+        scored = 1;
+    }
+    (Reference::result_from(listed(cache)), scored)
 }

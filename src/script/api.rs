@@ -388,7 +388,14 @@ impl RunContext {
                 // A cursor drawn into the framebuffer must not spoil the match.
                 watcher.set_ignore(self.cursor_ignore(&f, fresh));
                 fresh = false;
-                for (name, m) in watcher.update(&f) {
+                let mut results = watcher.update(&f);
+                // A match is acted on as soon as it is decided; only when nothing matched
+                // are the failing regions scored in full, for the best similarities and the
+                // evidence of the wait.
+                if !results.iter().any(|(_, m)| m.matched) {
+                    results = watcher.complete(&f.image);
+                }
+                for (name, m) in results {
                     self.observer.screen_checked(&ScreenCheck {
                         step,
                         screen: &name,
