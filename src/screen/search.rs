@@ -4,7 +4,9 @@
 //! where it was recorded or is not there at all:
 //! 1. score the expected position (and the offset an earlier region of the same reference was
 //!    found at: a moved screen moves as a whole); stop if it passes;
-//! 2. otherwise rank every position of the margin on the coarsest luma pyramid level, keep the
+//! 2. otherwise, if no position of the margin has a mean luma that leaves the region a chance
+//!    ([`MeanBound`](super::mean_bound::MeanBound)), stop: it fails;
+//! 3. otherwise rank every position of the margin on the coarsest luma pyramid level, keep the
 //!    best few distinct candidates, and refine each level by level down to full resolution,
 //!    finishing with a hill-climb on the exact similarity.
 
