@@ -279,6 +279,9 @@ fn watcher_recomputes_only_touched_regions_and_sees_changes() {
     // Same answers as a full check; completed, the same similarities too.
     assert_eq!(third, w.check_image(&img3));
     assert_eq!(w.complete(&img3)[0].1, r.check(&img3));
+    // An image of another size than the last update's is checked, then completed.
+    let small = screen(9, 200, 150);
+    assert_eq!(w.complete(&small)[0].1, r.check(&small));
 }
 
 #[test]

@@ -134,10 +134,11 @@ impl Watcher {
     /// was tried reports only its best luma bound: the update that shows a watched screen does
     /// not wait for the reports of all the others. Whoever needs their similarities (the best
     /// similarity of a wait, the evidence of a failed one) completes them here, once: the
-    /// completed results are kept until damage touches them again.
+    /// completed results are kept until damage touches them again. An image of another size
+    /// than the last one is checked first.
     pub fn complete(&mut self, image: &RgbImage) -> Vec<(String, MatchResult)> {
         if self.size != Some(image.dimensions()) {
-            return self.check_image(image);
+            self.check_image(image);
         }
         let pending = self
             .cache
