@@ -32,7 +32,8 @@ pub struct RegionMatch {
     /// `similarity` and `detail` are the full score at `found`. False only in a
     /// [`Watcher`](super::Watcher)'s result before [`Watcher::complete`](super::Watcher::complete):
     /// the region failed on luma alone wherever it was tried, `similarity` is its best luma
-    /// bound (at least the full score) and `detail` holds only the luma terms.
+    /// bound (at least the full score, up to rounding: < 0.001) and `detail` holds only the
+    /// luma terms.
     pub exact: bool,
 }
 

@@ -44,7 +44,8 @@ pub struct Found {
     pub components: Components,
     /// `similarity` is the full score. False for a placement ruled out by its luma alone and
     /// not scored in full ([`Report::Decision`]): `similarity` is then its luma bound (at
-    /// least the full score) and `components` hold only the luma terms.
+    /// least the full score up to rounding, [`BOUND_SLACK`]) and `components` hold only the
+    /// luma terms.
     pub exact: bool,
 }
 
