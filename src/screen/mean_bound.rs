@@ -37,13 +37,13 @@ const ROUNDING: f64 = 0.01;
 pub struct MeanBound {
     /// The box of pixels (from the placement's top-left corner) whose raw luma mean the
     /// region's smoothed samples average to, within the leak.
-    pub box_w: u32,
-    pub box_h: u32,
+    box_w: u32,
+    box_h: u32,
     /// A placement whose raw box mean lies in `lo..=hi` might pass; outside it cannot.
-    pub lo: f64,
-    pub hi: f64,
+    lo: f64,
+    hi: f64,
     /// How far the smoothed samples' mean may be from the raw box mean ([`leak`]).
-    pub leak: f64,
+    leak: f64,
 }
 
 impl MeanBound {

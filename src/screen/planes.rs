@@ -466,25 +466,26 @@ impl LumaPyramid {
         let Some((pw, ph, pv)) = self.levels.last() else {
             return;
         };
-        let (w, h) = (pw / 2, *ph);
         let mut v = std::mem::take(&mut self.wide.2);
-        v.clear();
-        for row in pv.chunks_exact(*pw) {
-            v.extend((0..w).map(|i| 0.5 * (row[2 * i] + row[2 * i + 1])));
-        }
-        self.wide = (w, h, v);
+        pair_means_across(*pw, pv, &mut v);
+        self.wide = (pw / 2, *ph, v);
         blur_121(&mut self.wide, &mut self.tmp);
     }
 }
 
 /// Pair averages across of a `w` × `h` plane (weights of a template at its wide level).
 pub fn halve_across(w: usize, h: usize, v: &[f32]) -> (usize, usize, Vec<f32>) {
-    let hw = w / 2;
-    let mut out = Vec::with_capacity(hw * h);
+    let mut out = Vec::with_capacity(w / 2 * h);
+    pair_means_across(w, v, &mut out);
+    (w / 2, h, out)
+}
+
+/// The means of horizontal pairs of the rows (`w` values each) of `v`, into `out`.
+fn pair_means_across(w: usize, v: &[f32], out: &mut Vec<f32>) {
+    out.clear();
     for row in v.chunks_exact(w) {
-        out.extend((0..hw).map(|i| 0.5 * (row[2 * i] + row[2 * i + 1])));
+        out.extend((0..w / 2).map(|i| 0.5 * (row[2 * i] + row[2 * i + 1])));
     }
-    (hw, h, out)
 }
 
 /// 2×2 block averages of a `w` × `h` plane (weights of a template at a coarser level).

@@ -883,22 +883,22 @@ fn find_anywhere(
             s.planes_stale = false;
             s.exact.luma_only = true;
             let bound = score_at(t, image, (x, y), ignore, 0, (0, 0, 0, 0), s);
-            if (x, y) == (ex, ey) {
-                expected_mean = Some(mean(&s.planes.y));
-            }
             if bound.0 < t.threshold - BOUND_SLACK {
+                if (x, y) == (ex, ey) {
+                    expected_mean = Some(mean(&s.planes.y));
+                }
                 keep_best_bounded(&mut bounded, Found::bound(x, y, bound), (ex, ey));
                 continue;
             }
         }
         s.exact.luma_only = false;
         let (sim, c) = score_at(t, image, (x, y), ignore, 0, (0, 0, 0, 0), s);
-        if (x, y) == (ex, ey) {
-            expected_mean = Some(mean(&s.planes.y));
-        }
         consider(Found::new(x, y, (sim, c)), &mut best);
         if sim >= t.threshold {
             return best.unwrap_or(Found::new(x, y, (sim, c)));
+        }
+        if (x, y) == (ex, ey) {
+            expected_mean = Some(mean(&s.planes.y));
         }
     }
     // 2. Search window: every placement within the margin that keeps the region on screen.
@@ -1004,55 +1004,17 @@ fn find_anywhere(
             } else {
                 (2 * px as i64, 2 * py as i64)
             };
-            let mut bestc = (f64::INFINITY, bx.max(0) as usize, by.max(0) as usize);
-            // The 3 × 3 around the parent's place; within a wider radius, the 3 × 3 around
-            // the best so far while it moves (cells scored once).
-            let mut centre = (bx, by);
-            // At most the (2 · 2 + 1)² cells of the widest radius.
-            let mut scored = [(0i64, 0i64); 25];
-            let mut n_scored = 0;
-            loop {
-                let before = bestc;
-                for dy in -1..=1 {
-                    for dx in -1..=1 {
-                        let (qx, qy) = (centre.0 + dx, centre.1 + dy);
-                        if (qx - bx).abs() > radius
-                            || (qy - by).abs() > radius
-                            || qx < 0
-                            || qy < 0
-                            || qx as usize + tl.w > *lw
-                            || qy as usize + tl.h > *lh
-                            || scored[..n_scored].contains(&(qx, qy))
-                        {
-                            continue;
-                        }
-                        scored[n_scored] = (qx, qy);
-                        n_scored += 1;
-                        let c = if tl.full {
-                            integral_cost(
-                                tl,
-                                *lw,
-                                lv,
-                                &s.integrals[level - 1],
-                                qx as usize,
-                                qy as usize,
-                            )
-                        } else {
-                            coarse_cost(tl, *lw, lv, qx as usize, qy as usize)
-                        };
-                        if c < bestc.0 {
-                            bestc = (c, qx as usize, qy as usize);
-                        }
-                    }
+            let cost_at = |qx: usize, qy: usize| {
+                if tl.full {
+                    integral_cost(tl, *lw, lv, &s.integrals[level - 1], qx, qy)
+                } else {
+                    coarse_cost(tl, *lw, lv, qx, qy)
                 }
-                if bestc.0 >= before.0 || (bestc.1 as i64, bestc.2 as i64) == centre {
-                    break;
-                }
-                centre = (bestc.1 as i64, bestc.2 as i64);
-            }
-            px = bestc.1;
-            py = bestc.2;
-            cost = bestc.0;
+            };
+            let fits = |qx: i64, qy: i64| {
+                qx >= 0 && qy >= 0 && qx as usize + tl.w <= *lw && qy as usize + tl.h <= *lh
+            };
+            (cost, px, py) = descend((bx, by), radius, fits, cost_at);
         }
         // Level 1 position → full resolution.
         let fx = (x0 as usize + 2 * px).min(x1 as usize) as u32;
@@ -1134,6 +1096,46 @@ fn find_anywhere(
 /// The mean of a plane's samples.
 fn mean(v: &[f32]) -> f64 {
     v.iter().map(|&x| x as f64).sum::<f64>() / v.len().max(1) as f64
+}
+
+/// The lowest cost within `radius` of `start` on one pyramid level, descending: the 3 × 3
+/// around `start`, then, while the best moves, the 3 × 3 around it (still within the radius,
+/// each cell scored once). `fits` says whether a cell is a placement on the level.
+fn descend(
+    start: (i64, i64),
+    radius: i64,
+    fits: impl Fn(i64, i64) -> bool,
+    cost_at: impl Fn(usize, usize) -> f64,
+) -> (f64, usize, usize) {
+    let (bx, by) = start;
+    let mut best = (f64::INFINITY, bx.max(0) as usize, by.max(0) as usize);
+    let mut centre = start;
+    // At most the (2 · 2 + 1)² cells of the widest radius.
+    let mut scored = [(0i64, 0i64); 25];
+    let mut n_scored = 0;
+    loop {
+        let before = best;
+        for (dx, dy) in (-1..=1).flat_map(|dy| (-1..=1).map(move |dx| (dx, dy))) {
+            let (qx, qy) = (centre.0 + dx, centre.1 + dy);
+            if (qx - bx).abs() > radius
+                || (qy - by).abs() > radius
+                || !fits(qx, qy)
+                || scored[..n_scored].contains(&(qx, qy))
+            {
+                continue;
+            }
+            scored[n_scored] = (qx, qy);
+            n_scored += 1;
+            let c = cost_at(qx as usize, qy as usize);
+            if c < best.0 {
+                best = (c, qx as usize, qy as usize);
+            }
+        }
+        if best.0 >= before.0 || (best.1 as i64, best.2 as i64) == centre {
+            return best;
+        }
+        centre = (best.1 as i64, best.2 as i64);
+    }
 }
 
 /// Keeps in `best` the better of it and `new` (placements ruled out by their luma, with

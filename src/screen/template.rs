@@ -196,7 +196,7 @@ impl Template {
         });
         let luma_sum = planes.y.iter().map(|&v| v as f64).sum();
         let luma_sum_sq = planes.y.iter().map(|&v| v as f64 * v as f64).sum();
-        let mean_bound = compare_weights.is_none().then(|| {
+        let mean_bound = if compare_weights.is_none() {
             MeanBound::new(
                 (luma_sum, luma_sum_sq, (plane_w * plane_h) as f64),
                 (step * plane_w as u32, step * plane_h as u32),
@@ -204,9 +204,11 @@ impl Template {
                 threshold,
                 BOUND_SLACK,
             )
-        });
+        } else {
+            None
+        };
         Template {
-            mean_bound: mean_bound.flatten(),
+            mean_bound,
             luma_sum,
             luma_sum_sq,
             step,

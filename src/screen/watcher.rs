@@ -143,7 +143,7 @@ impl Watcher {
         let pending = self
             .cache
             .iter()
-            .filter(|c| listed(c).last().is_some_and(|m| !m.exact))
+            .filter(|c| incomplete(c).is_some())
             .count();
         let ignore = std::mem::take(&mut self.ignore);
         let (results, _) =
@@ -183,7 +183,7 @@ impl Watcher {
             // the other thread idle. The calling thread is one of the workers: its buffers
             // are warm from earlier updates.
             let queue = std::sync::Mutex::new(items.into_iter());
-            let work = || {
+            let worker = || {
                 let mut out = Vec::new();
                 loop {
                     let next = queue.lock().map(|mut q| q.next());
@@ -193,8 +193,8 @@ impl Watcher {
                 out
             };
             std::thread::scope(|sc| {
-                let helpers: Vec<_> = (1..threads).map(|_| sc.spawn(work)).collect();
-                let mut out = work();
+                let helpers: Vec<_> = (1..threads).map(|_| sc.spawn(worker)).collect();
+                let mut out = worker();
                 for h in helpers {
                     out.extend(h.join().unwrap_or_default());
                 }
@@ -305,6 +305,16 @@ fn listed(cache: &[Option<RegionMatch>]) -> Vec<RegionMatch> {
     regions
 }
 
+/// The index of a reference's listed region that is not scored in full, if any: only its
+/// first failing region can be one.
+fn incomplete(cache: &[Option<RegionMatch>]) -> Option<usize> {
+    let i = cache
+        .iter()
+        .map_while(Option::as_ref)
+        .position(|m| !m.passed())?;
+    cache[i].as_ref().is_some_and(|m| !m.exact).then_some(i)
+}
+
 /// A reference's listed results with its failing region scored in full (see
 /// [`Watcher::complete`]); the count is 1 when that needed a score.
 fn complete_reference(
@@ -313,13 +323,10 @@ fn complete_reference(
     image: &RgbImage,
     ignore: &[Rect],
 ) -> (MatchResult, usize) {
-    let n = listed(cache).len();
-    let mut scored = 0;
-    if let Some(Some(m)) = n.checked_sub(1).map(|i| &mut cache[i])
-        && !m.exact
-    {
-        *m = r.complete_region(n - 1, image, ignore, m);
-        scored = 1;
-    }
-    (Reference::result_from(listed(cache)), scored)
+    let scored = incomplete(cache).and_then(|i| {
+        let m = cache[i].as_ref()?;
+        cache[i] = Some(r.complete_region(i, image, ignore, m));
+        Some(1)
+    });
+    (Reference::result_from(listed(cache)), scored.unwrap_or(0))
 }
