@@ -3,13 +3,15 @@
 //!
 //! The modules follow the data flow: [`rfb`] speaks the VNC protocol and keeps the framebuffer,
 //! [`screen`] matches reference screens against it, [`pointer`] moves the guest's mouse,
-//! [`guest`] starts and talks to QEMU, [`script`] runs the Rhai install macros, [`record`] keeps
-//! video and forensics, and [`report`] writes results.
+//! [`guest`] starts and talks to QEMU, [`script`] runs the Rhai install macros, [`run`] owns
+//! the life of one run (guest, macro, watchdog, evidence), [`record`] keeps the video, and
+//! [`report`] writes results (result.json, events, forensics, report.html).
 
 pub mod guest;
 pub mod pointer;
 pub mod record;
 pub mod report;
 pub mod rfb;
+pub mod run;
 pub mod screen;
 pub mod script;

@@ -126,16 +126,16 @@ fn run(image: RgbImage, cursors: Option<&Path>, source: &str) -> (String, Vec<Ev
     let screens = ScreenSet::load(Path::new(SCREENS), "debian-12-gtk").unwrap();
     let events = Arc::new(Events::default());
     let shots = tempfile::tempdir().unwrap();
-    let mut ctx = RunContext::new(
+    let mut builder = RunContext::builder(
         Arc::new(Still(Arc::new(frame(image, 1)))),
         screens,
         events.clone(),
         shots.path().to_path_buf(),
     );
     if let Some(dir) = cursors {
-        ctx.set_cursors_dir(dir.to_path_buf());
+        builder = builder.cursors_dir(dir.to_path_buf());
     }
-    let ctx = Arc::new(ctx);
+    let ctx = Arc::new(builder.build());
     let outcome = run_macro(source, Path::new("test.rhai"), &ctx, 100_000);
     let events = events.0.lock().unwrap().clone();
     (format!("{:?}: {}", outcome.status, outcome.reason), events)

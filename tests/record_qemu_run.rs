@@ -11,7 +11,8 @@ use std::process::{Command, Stdio};
 
 use common::run::empty_disk_harness;
 use serde_json::Value;
-use vncpilot::record::{Manifest, Recording, forensics};
+use vncpilot::record::{Manifest, Recording};
+use vncpilot::report::forensics;
 
 fn failing_run(watch: &str) {
     let tmp = tempfile::tempdir().unwrap();

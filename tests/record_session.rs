@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use image::RgbImage;
 use serde_json::json;
-use vncpilot::record::forensics::{self, AwaitedScreen, Evidence, RegionReport};
 use vncpilot::record::playback::decode_file;
 use vncpilot::record::{Keep, RecorderOptions, Recording, RunRecording};
+use vncpilot::report::forensics::{self, AwaitedScreen, Evidence, RegionReport};
 use vncpilot::rfb::{Addr, ConnectOptions, Frame, RfbError, Session};
 use vncpilot::screen::Reference;
 

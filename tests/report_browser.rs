@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use image::{Rgb, RgbImage};
 use serde_json::json;
-use vncpilot::record::forensics::{self, AwaitedScreen, Evidence, RegionReport};
 use vncpilot::record::{Recorder, RecorderOptions};
+use vncpilot::report::forensics::{self, AwaitedScreen, Evidence, RegionReport};
 use vncpilot::rfb::{Frame, Rect};
 
 use common::report_page::ReportPage;

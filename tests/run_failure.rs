@@ -287,7 +287,7 @@ fn a_screen_that_never_comes_fails_with_evidence() {
     let best = wait["best"]["language"].as_f64().unwrap();
     assert!((0.0..0.9).contains(&best), "{wait}");
     // The forensics name the closest of the awaited screens, with the same best similarity.
-    let summary = vncpilot::record::forensics::load(&run.dir)
+    let summary = vncpilot::report::forensics::load(&run.dir)
         .unwrap()
         .expect("forensics.json");
     let awaited = summary.awaited.expect("the awaited screen");
@@ -476,7 +476,7 @@ fn a_failing_run_leaves_a_video_that_matches_its_events_and_no_secret() {
     assert!(cues.iter().any(|c| c.2 == "type a secret"), "{cues:?}");
 
     // --- Forensics: the awaited screen, its best match during the wait, and the diff.
-    let summary = vncpilot::record::forensics::load(&run.dir)
+    let summary = vncpilot::report::forensics::load(&run.dir)
         .unwrap()
         .expect("forensics.json");
     let awaited = summary.awaited.as_ref().expect("the awaited screen");

@@ -18,7 +18,10 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde_json::{Map, Value};
+use vncpilot::report::Status;
 use vncpilot::screen::{MatchResult, Reference};
+
+use super::exit;
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
@@ -52,7 +55,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            exit(Status::Error)
         }
     }
 }
@@ -80,9 +83,9 @@ fn run_single(reference: &Path, image: &Path, json: bool) -> Result<ExitCode> {
         print_human(&r, &res);
     }
     Ok(if res.matched {
-        ExitCode::SUCCESS
+        exit(Status::Pass)
     } else {
-        ExitCode::from(1)
+        exit(Status::Fail)
     })
 }
 
@@ -195,9 +198,9 @@ fn run_manifest(manifest: &Path, threads: usize, details: bool) -> Result<ExitCo
     let failed = failed.load(Ordering::Relaxed);
     if failed > 0 {
         eprintln!("error: {failed} case(s) could not be checked (see their \"error\" field)");
-        return Ok(ExitCode::from(2));
+        return Ok(exit(Status::Error));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit(Status::Pass))
 }
 
 fn run_case(

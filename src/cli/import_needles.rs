@@ -5,6 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use vncpilot::report::Status;
+
+use super::exit;
 
 #[derive(Args, Debug)]
 pub struct ImportNeedlesArgs {
@@ -30,11 +33,11 @@ pub fn run(args: ImportNeedlesArgs) -> ExitCode {
                 args.root.join("screens").join(&args.set).display(),
                 args.root.join("masks").join(&args.set).display()
             );
-            ExitCode::SUCCESS
+            exit(Status::Pass)
         }
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(2)
+            exit(Status::Error)
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use vncpilot::report::Status;
 
 mod check;
 mod import_needles;
@@ -62,12 +63,17 @@ pub fn main() -> ExitCode {
         Command::Type(a) => runtime().and_then(|rt| rt.block_on(type_text::run(a))),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => exit(Status::Pass),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(vnc_args::exit_code(&e))
         }
     }
+}
+
+/// The exit code of a subcommand that ended with `status` (decided by [`vncpilot::run::exit_code`]).
+pub(crate) fn exit(status: Status) -> ExitCode {
+    ExitCode::from(vncpilot::run::exit_code(status))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

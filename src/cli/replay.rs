@@ -6,8 +6,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use vncpilot::record::{Recording, find, html, timecode};
+use vncpilot::record::{Recording, timecode};
+use vncpilot::report::{Status, find, html};
 use vncpilot::screen::{MatchResult, Reference};
+
+use super::exit;
 
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
@@ -34,7 +37,7 @@ pub fn run(args: ReplayArgs) -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            exit(Status::Error)
         }
     }
 }
@@ -50,14 +53,14 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
             dir.display()
         );
     }
-    let mut code = ExitCode::SUCCESS;
+    let mut code = exit(Status::Pass);
     if let (Some(at), Some(output)) = (&args.at, &args.output) {
         frame_at(dir, at, output)?;
     }
     if let Some(screen) = &args.find
         && !find_screen(dir, screen)?
     {
-        code = ExitCode::from(1);
+        code = exit(Status::Fail);
     }
     if args.html {
         let path = html::write(dir)

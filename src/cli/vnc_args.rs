@@ -45,20 +45,12 @@ impl VncArgs {
     }
 }
 
-/// Exit codes: 2 for errors in general (as everywhere in vncpilot), but authentication problems
-/// (3) and unreachable or silent servers (4) are told apart so scripts can react (docs/cli.md).
+/// The exit code of a subcommand that failed with `err`: the VNC connection's own codes
+/// (authentication 3, unreachable or silent server 4; docs/cli.md) when that is the cause, else
+/// an error (2). Decided by [`vncpilot::run::connection_exit_code`].
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     match err.downcast_ref::<RfbError>() {
-        Some(RfbError::AuthFailed(_) | RfbError::PasswordRequired) => 3,
-        Some(
-            RfbError::Connect { .. }
-            | RfbError::ConnectTimeout(_)
-            | RfbError::Closed(_)
-            | RfbError::Stalled(..)
-            | RfbError::Refused(_),
-        ) => 4,
-        // Bad arguments, unknown keys, protocol errors: the same "error" code as every other
-        // subcommand.
-        _ => 2,
+        Some(e) => vncpilot::run::connection_exit_code(e),
+        None => vncpilot::run::exit_code(vncpilot::report::Status::Error),
     }
 }

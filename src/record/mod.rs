@@ -1,29 +1,24 @@
-//! Video of a run, and everything needed to inspect a failed one afterwards.
+//! Video of a run: recording it while it happens, and decoding it again afterwards.
 //!
 //! The data flow: the harness pushes every [`Frame`](crate::rfb::Frame) it sees into a
 //! [`Recorder`]; the recorder paces them (at most `fps` encodes a second, an idle screen costs
 //! nothing) through a bounded [`mailbox`] into two encoders on its own thread — a lossless
 //! track that keeps the exact pixels the matcher saw (for `replay --find`) and a
 //! browser-playable track with the cursor drawn in (for people). [`Subtitles`] keep the current
-//! step aligned with the video, [`forensics`] write the failure evidence, [`Recording`] decodes
-//! a finished run again, and [`html`] renders `report.html`. docs/recording.md says why each
-//! choice was made.
+//! step aligned with the video and [`Recording`] decodes a finished run again. What a run
+//! leaves besides the video (forensics, `report.html`, captions of the steps, `replay --find`)
+//! is in [`crate::report`]. docs/recording.md says why each choice was made.
 
 pub mod canvas;
 pub mod cursor;
 pub mod encoder;
-pub mod find;
 pub mod follow;
-pub mod forensics;
-pub mod html;
 pub mod mailbox;
 pub mod manifest;
 pub mod pacer;
 pub mod playback;
 pub mod recorder;
 pub mod run_recording;
-pub mod screen_waits;
-pub mod step_captions;
 pub mod subtitles;
 pub mod timecode;
 
@@ -32,8 +27,6 @@ pub use manifest::Manifest;
 pub use playback::{DecodedFrame, Recording};
 pub use recorder::{Captions, FrameSink, Recorder, RecorderOptions, RecordingStats};
 pub use run_recording::{Keep, RunRecording};
-pub use screen_waits::ScreenWaits;
-pub use step_captions::StepCaptions;
 pub use subtitles::Subtitles;
 
 use std::path::PathBuf;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ReportError;
 
-/// How a run ended. Exit codes: pass 0, fail 1, error 2.
+/// How a run ended (its exit code: `crate::run::exit_code`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -23,14 +23,6 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Status::Pass => 0,
-            Status::Fail => 1,
-            Status::Error => 2,
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Pass => "pass",
@@ -83,12 +75,36 @@ impl ResultsDir {
             }
         }
         let link = root.join("latest");
-        let target = Path::new(harness).join(dir.file_name().unwrap_or_default());
-        let tmp = root.join(format!(".latest-{}", std::process::id()));
+        let name = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let target = Path::new(harness).join(&name);
+        // Named after this run's own folder: several runs in one process (and one second) must
+        // not share the temporary link.
+        let tmp = root.join(format!(".latest-{}-{harness}-{name}", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
         std::os::unix::fs::symlink(&target, &tmp).map_err(|e| ReportError::io(&tmp, e))?;
         std::fs::rename(&tmp, &link).map_err(|e| ReportError::io(&link, e))?;
         Ok(ResultsDir { dir, started })
+    }
+
+    /// Uses exactly `dir` as the results folder (created with its parents; it must be absent or
+    /// empty), with no `latest` link: for callers that lay out many runs themselves.
+    pub fn create_exactly(dir: &Path) -> Result<ResultsDir, ReportError> {
+        let started = SystemTime::now();
+        std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))?;
+        let mut entries = std::fs::read_dir(dir).map_err(|e| ReportError::io(dir, e))?;
+        if entries.next().is_some() {
+            return Err(ReportError::NotEmpty {
+                path: dir.to_path_buf(),
+            });
+        }
+        Ok(ResultsDir {
+            dir: dir.to_path_buf(),
+            started,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -187,8 +203,41 @@ mod tests {
         b.write_result(&result).unwrap();
         let back = read_result(b.path()).unwrap();
         assert_eq!(back.status, Status::Fail);
-        assert_eq!(Status::Fail.exit_code(), 1);
         let json = std::fs::read_to_string(b.file("result.json")).unwrap();
         assert!(json.contains("\"status\": \"fail\""), "{json}");
+    }
+
+    #[test]
+    fn runs_created_at_once_get_their_own_folders() {
+        let root = tempfile::tempdir().unwrap();
+        let dirs: Vec<PathBuf> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| ResultsDir::create(root.path(), "h").unwrap()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap().path().to_path_buf())
+                .collect()
+        });
+        let distinct: std::collections::BTreeSet<_> = dirs.iter().collect();
+        assert_eq!(distinct.len(), 8, "{dirs:?}");
+        let latest = std::fs::canonicalize(root.path().join("latest")).unwrap();
+        assert!(
+            dirs.iter()
+                .any(|d| std::fs::canonicalize(d).unwrap() == latest)
+        );
+    }
+
+    #[test]
+    fn an_exact_folder_must_be_empty() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("a/attempt-1");
+        let run = ResultsDir::create_exactly(&dir).unwrap();
+        assert_eq!(run.path(), dir);
+        assert!(!root.path().join("latest").exists());
+        std::fs::write(dir.join("result.json"), "{}").unwrap();
+        let err = ResultsDir::create_exactly(&dir).unwrap_err();
+        assert!(err.to_string().contains("attempt-1"), "{err}");
+        assert!(err.to_string().contains("not empty"), "{err}");
     }
 }

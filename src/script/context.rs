@@ -16,29 +16,121 @@ use crate::guest::{Qmp, SerialLog};
 use crate::report::{Event, RunObserver};
 use crate::screen::ScreenSet;
 
-/// The world of one macro run.
+/// The world of one macro run, built once with [`RunContext::builder`] and read through its
+/// accessors. (The fields are crate-visible for the macro API; outside the crate they are only
+/// set through the builder.)
 pub struct RunContext {
-    pub display: Arc<dyn Display>,
-    pub screens: ScreenSet,
+    pub(crate) display: Arc<dyn Display>,
+    pub(crate) screens: ScreenSet,
     /// QEMU's monitor, when vncpilot launched the guest (not with `--vnc`).
-    pub qmp: Option<Arc<Qmp>>,
+    pub(crate) qmp: Option<Arc<Qmp>>,
     /// The guest's serial port, when vncpilot launched the guest.
-    pub serial: Option<Arc<SerialLog>>,
-    pub handle: Handle,
+    pub(crate) serial: Option<Arc<SerialLog>>,
+    pub(crate) handle: Handle,
     /// Cancelled on Ctrl-C and when the run's time is up; every blocking function watches it.
-    pub cancel: CancellationToken,
-    pub observer: Arc<dyn RunObserver>,
-    pub variables: BTreeMap<String, String>,
-    pub secret_variables: BTreeSet<String>,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) observer: Arc<dyn RunObserver>,
+    pub(crate) variables: BTreeMap<String, String>,
+    pub(crate) secret_variables: BTreeSet<String>,
     /// Where `screenshot(label)` writes.
-    pub screenshots: PathBuf,
-    pub started: Instant,
+    pub(crate) screenshots: PathBuf,
+    pub(crate) started: Instant,
     /// The mouse and the cursor pictures (from the `cursors/` folder beside the screen sets).
     pub(crate) mouse: Mutex<MouseState>,
     failure: Mutex<Option<String>>,
     stop_reason: Mutex<Option<Stop>>,
     step: AtomicU64,
     shots: AtomicU64,
+}
+
+/// Everything a [`RunContext`] is made of; the optional parts default to "none" (no QEMU, no
+/// serial port, no variables), a fresh cancellation token, t = 0 now, and the cursor pictures
+/// in `<screens root>/cursors`.
+pub struct RunContextBuilder {
+    display: Arc<dyn Display>,
+    screens: ScreenSet,
+    observer: Arc<dyn RunObserver>,
+    screenshots: PathBuf,
+    started: Instant,
+    qmp: Option<Arc<Qmp>>,
+    serial: Option<Arc<SerialLog>>,
+    variables: BTreeMap<String, String>,
+    secret_variables: BTreeSet<String>,
+    cancel: CancellationToken,
+    cursors: Option<PathBuf>,
+}
+
+impl RunContextBuilder {
+    /// The run's t = 0 (events count from here, like the video).
+    pub fn started(mut self, started: Instant) -> Self {
+        self.started = started;
+        self
+    }
+
+    /// QEMU's monitor (snapshots, screendumps).
+    pub fn qmp(mut self, qmp: Option<Arc<Qmp>>) -> Self {
+        self.qmp = qmp;
+        self
+    }
+
+    /// The guest's serial port (`wait_serial`).
+    pub fn serial(mut self, serial: Option<Arc<SerialLog>>) -> Self {
+        self.serial = serial;
+        self
+    }
+
+    /// The harness variables (`var(name)`) and which of them are secret.
+    pub fn variables(
+        mut self,
+        variables: BTreeMap<String, String>,
+        secret: BTreeSet<String>,
+    ) -> Self {
+        self.variables = variables;
+        self.secret_variables = secret;
+        self
+    }
+
+    /// The token every blocking macro function watches; cancel it through
+    /// [`RunContext::stop`] so the run knows why.
+    pub fn cancel(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = cancel;
+        self
+    }
+
+    /// Looks for cursor pictures in `dir` instead of `<screens root>/cursors`.
+    pub fn cursors_dir(mut self, dir: PathBuf) -> Self {
+        self.cursors = Some(dir);
+        self
+    }
+
+    /// Builds the context; call inside the tokio runtime (blocking functions use its handle).
+    pub fn build(self) -> RunContext {
+        let cursors = self.cursors.unwrap_or_else(|| {
+            self.screens
+                .dir()
+                .parent()
+                .map(|root| root.join("cursors"))
+                .unwrap_or_else(|| PathBuf::from("cursors"))
+        });
+        RunContext {
+            display: self.display,
+            mouse: Mutex::new(MouseState::new(cursors)),
+            screens: self.screens,
+            qmp: self.qmp,
+            serial: self.serial,
+            handle: Handle::current(),
+            cancel: self.cancel,
+            observer: self.observer,
+            variables: self.variables,
+            secret_variables: self.secret_variables,
+            screenshots: self.screenshots,
+            started: self.started,
+            failure: Mutex::new(None),
+            stop_reason: Mutex::new(None),
+            step: AtomicU64::new(0),
+            shots: AtomicU64::new(0),
+        }
+    }
 }
 
 /// Why a run was stopped from outside the macro.
@@ -51,40 +143,78 @@ pub enum Stop {
 }
 
 impl RunContext {
+    /// A context for `display`, checking against `screens`, reporting to `observer`, with
+    /// `screenshot(label)` writing into `screenshots`; the rest is set on the builder.
+    pub fn builder(
+        display: Arc<dyn Display>,
+        screens: ScreenSet,
+        observer: Arc<dyn RunObserver>,
+        screenshots: PathBuf,
+    ) -> RunContextBuilder {
+        RunContextBuilder {
+            display,
+            screens,
+            observer,
+            screenshots,
+            started: Instant::now(),
+            qmp: None,
+            serial: None,
+            variables: BTreeMap::new(),
+            secret_variables: BTreeSet::new(),
+            cancel: CancellationToken::new(),
+            cursors: None,
+        }
+    }
+
+    /// `builder(...).build()`: no QEMU, no serial port, no variables, t = 0 now.
     pub fn new(
         display: Arc<dyn Display>,
         screens: ScreenSet,
         observer: Arc<dyn RunObserver>,
         screenshots: PathBuf,
     ) -> RunContext {
-        let cursors = screens
-            .dir()
-            .parent()
-            .map(|root| root.join("cursors"))
-            .unwrap_or_else(|| PathBuf::from("cursors"));
-        RunContext {
-            display,
-            mouse: Mutex::new(MouseState::new(cursors)),
-            screens,
-            qmp: None,
-            serial: None,
-            handle: Handle::current(),
-            cancel: CancellationToken::new(),
-            observer,
-            variables: BTreeMap::new(),
-            secret_variables: BTreeSet::new(),
-            screenshots,
-            started: Instant::now(),
-            failure: Mutex::new(None),
-            stop_reason: Mutex::new(None),
-            step: AtomicU64::new(0),
-            shots: AtomicU64::new(0),
-        }
+        RunContext::builder(display, screens, observer, screenshots).build()
     }
 
-    /// Looks for cursor pictures in `dir` instead of `<screens root>/cursors`.
-    pub fn set_cursors_dir(&mut self, dir: PathBuf) {
-        self.mouse = Mutex::new(MouseState::new(dir));
+    pub fn display(&self) -> &Arc<dyn Display> {
+        &self.display
+    }
+
+    pub fn screens(&self) -> &ScreenSet {
+        &self.screens
+    }
+
+    pub fn qmp(&self) -> Option<&Arc<Qmp>> {
+        self.qmp.as_ref()
+    }
+
+    pub fn serial(&self) -> Option<&Arc<SerialLog>> {
+        self.serial.as_ref()
+    }
+
+    pub fn cancel_token(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    pub fn observer(&self) -> &Arc<dyn RunObserver> {
+        &self.observer
+    }
+
+    pub fn variables(&self) -> &BTreeMap<String, String> {
+        &self.variables
+    }
+
+    pub fn secret_variables(&self) -> &BTreeSet<String> {
+        &self.secret_variables
+    }
+
+    pub fn screenshots(&self) -> &PathBuf {
+        &self.screenshots
+    }
+
+    /// The run's t = 0.
+    pub fn started(&self) -> Instant {
+        self.started
     }
 
     /// Seconds since the run started.

@@ -14,7 +14,7 @@ pub mod qmp_display;
 pub mod qmp_keys;
 pub mod vnc_display;
 
-pub use context::{RunContext, Stop};
+pub use context::{RunContext, RunContextBuilder, Stop};
 pub use display::{Display, FrameSource};
 pub use engine::{Outcome, run_macro};
 pub use error::ScriptError;

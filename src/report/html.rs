@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::forensics::{self, ForensicsSummary};
-use super::manifest::Manifest;
-use super::{RecordError, subtitles};
+use crate::record::manifest::Manifest;
+use crate::record::{RecordError, subtitles};
 
 pub const FILE_NAME: &str = "report.html";
 

@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 
 use image::RgbImage;
 
-use super::{RecordError, Recording};
+use crate::record::{RecordError, Recording};
 use crate::screen::{MatchResult, Reference};
 
 /// The outcome of scanning a whole recording for one reference.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use image::{Rgb, RgbImage};
 
-use super::RecordError;
+use crate::record::RecordError;
 use crate::rfb::Rect;
 use crate::screen::{MatchResult, Reference, RegionMatch};
 

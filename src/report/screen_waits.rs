@@ -11,7 +11,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::forensics::BestMatch;
-use crate::report::{Event, RunObserver, ScreenCheck};
+use super::{Event, RunObserver, ScreenCheck};
 use crate::rfb::Frame;
 use crate::screen::MatchResult;
 

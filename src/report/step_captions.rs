@@ -11,8 +11,8 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-use super::recorder::Captions;
-use crate::report::{Event, Progress, RunObserver};
+use super::{Event, Progress, RunObserver};
+use crate::record::Captions;
 
 /// Captions a run's steps into its recording (see the module docs).
 #[derive(Default)]

@@ -1,0 +1,115 @@
+//! The middle of a run: reach the guest, start the video, run the macro on a blocking thread
+//! under the watchdog, and keep the evidence (final.png on a pass, forensics otherwise).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::forensics_collect::{self, QemuEvidence};
+use super::guest_setup::{self, Guest};
+use super::observers::Followers;
+use super::watchdog::Watchdog;
+use super::{RunError, RunOptions, recording};
+use crate::guest::Qemu;
+use crate::record::RunRecording;
+use crate::report::{Event, ResultsDir, RunObserver, Status};
+use crate::screen::ScreenSet;
+use crate::script::{Outcome as Verdict, RunContext, run_macro};
+
+/// What the end of a run must tear down or close, whatever happened.
+#[derive(Default)]
+pub(crate) struct Live {
+    pub qemu: Option<Qemu>,
+    pub recording: Option<RunRecording>,
+}
+
+/// Runs the harness's macro against its guest; the verdict (an `Err` is an error verdict).
+pub(crate) async fn drive(
+    options: &RunOptions,
+    results: &ResultsDir,
+    followers: &Followers,
+    started: Instant,
+    live: &mut Live,
+) -> Result<Verdict, RunError> {
+    let harness = &options.harness;
+    let screens =
+        ScreenSet::load(&harness.screens_root, &harness.screen_set).map_err(|source| {
+            RunError::Screens {
+                set: harness.screen_set.clone(),
+                harness: harness.dir.clone(),
+                source: Box::new(source),
+            }
+        })?;
+    let source =
+        std::fs::read_to_string(&harness.macro_path).map_err(|source| RunError::Macro {
+            path: harness.macro_path.clone(),
+            source,
+        })?;
+    let observer = followers.all.as_ref();
+    let guest = tokio::select! {
+        guest = guest_setup::reach(options, results, observer, &mut live.qemu) => guest?,
+        _ = options.cancel.cancelled() => {
+            let why = options.cancel_reason.get().unwrap_or("cancelled").to_string();
+            return Err(RunError::Interrupted { why });
+        }
+    };
+    observer.event(&Event::new(started.elapsed().as_secs_f64(), "guest_ready"));
+    let Guest {
+        display,
+        qmp,
+        serial,
+        session,
+    } = guest;
+    live.recording = recording::start(results, started, session.as_ref(), &display, followers);
+    let ctx = Arc::new(
+        RunContext::builder(
+            display.clone(),
+            screens,
+            followers.all.clone(),
+            results.file("screenshots"),
+        )
+        // The macro's events count from the run's start, like the video.
+        .started(started)
+        .qmp(qmp.clone())
+        .serial(serial)
+        .variables(harness.variables.clone(), harness.secrets.clone())
+        .build(),
+    );
+    let watchdog = Watchdog::start(
+        ctx.clone(),
+        harness.timeouts.run.saturating_sub(started.elapsed()),
+        options.cancel.clone(),
+        options.cancel_reason.clone(),
+    );
+    let macro_path = harness.macro_path.clone();
+    let max_ops = harness.timeouts.max_operations;
+    let runner = ctx.clone();
+    let verdict =
+        tokio::task::spawn_blocking(move || run_macro(&source, &macro_path, &runner, max_ops))
+            .await
+            .unwrap_or_else(|e| Verdict {
+                status: Status::Error,
+                reason: format!("the macro thread failed: {e}"),
+            });
+    drop(watchdog);
+    let final_frame = display
+        .latest()
+        .inspect_err(|e| tracing::warn!("no final frame: {e}"))
+        .ok();
+    if verdict.status == Status::Pass {
+        if let Some(frame) = &final_frame
+            && let Err(e) = results.write_final(&frame.image)
+        {
+            tracing::warn!("final.png: {e}");
+        }
+    } else {
+        let qemu = match (qmp.as_deref(), &live.qemu) {
+            (Some(qmp), Some(launched)) => Some(QemuEvidence {
+                qmp,
+                dump_path: launched.paths().runtime_dir.join("failure-screendump.ppm"),
+            }),
+            _ => None,
+        };
+        forensics_collect::write(results, ctx.screens(), &followers.waits, final_frame, qemu).await;
+    }
+    Ok(verdict)
+}

@@ -1,0 +1,100 @@
+//! Getting to the guest's screen: attach to a VNC server somebody else runs, or launch the
+//! harness's QEMU guest (on its own private sockets and disks) and watch it over VNC or QMP.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::options::Watch;
+use super::{RunError, RunOptions};
+use crate::guest::{Qemu, Qmp, SerialLog};
+use crate::report::{ResultsDir, RunObserver};
+use crate::rfb::{Addr, ConnectOptions, Session};
+use crate::script::{Display, QmpDisplay, VncDisplay};
+
+/// How long QEMU's monitor may take to answer its greeting.
+const QMP_CONNECT_TIMEOUT: Duration = Duration::from_secs(120);
+/// How often the QMP display takes a screendump.
+const QMP_POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The guest, reachable.
+pub(crate) struct Guest {
+    pub display: Arc<dyn Display>,
+    /// QEMU's monitor (a launched guest only).
+    pub qmp: Option<Arc<Qmp>>,
+    /// The serial port (a launched guest only).
+    pub serial: Option<Arc<SerialLog>>,
+    /// The VNC session the display is (the recording follows it); None when watched over QMP.
+    pub session: Option<Session>,
+}
+
+/// Reaches the guest of `options`. A QEMU it launches is put into `qemu` at once, so that the
+/// caller tears it down even when a later step fails or the run is cancelled meanwhile.
+pub(crate) async fn reach(
+    options: &RunOptions,
+    results: &ResultsDir,
+    observer: &dyn RunObserver,
+    qemu: &mut Option<Qemu>,
+) -> Result<Guest, RunError> {
+    let harness = &options.harness;
+    match &options.attach {
+        Some(addr) => {
+            let password = options.password.read()?;
+            if let Some(secret) = &password {
+                observer.secret(secret.expose());
+            }
+            let opts = ConnectOptions {
+                password,
+                connect_timeout: harness.timeouts.start,
+                ..Default::default()
+            };
+            let session = connect(addr, opts).await?;
+            Ok(Guest {
+                display: Arc::new(VncDisplay::new(session.clone())),
+                qmp: None,
+                serial: None,
+                session: Some(session),
+            })
+        }
+        None => {
+            let config = harness.guest.as_ref().ok_or_else(|| RunError::NoGuest {
+                harness: harness.dir.clone(),
+            })?;
+            let launched = qemu.insert(Qemu::launch(config, &results.file("serial.log")).await?);
+            let paths = launched.paths().clone();
+            let qmp = Arc::new(Qmp::connect(&paths.qmp_socket, QMP_CONNECT_TIMEOUT).await?);
+            let serial = Some(Arc::new(SerialLog::new(&paths.serial_log)));
+            let (display, session): (Arc<dyn Display>, _) = match options.watch {
+                Watch::Vnc => {
+                    let opts = ConnectOptions {
+                        connect_timeout: harness.timeouts.start,
+                        ..Default::default()
+                    };
+                    let session = connect(&Addr::Unix(paths.vnc_socket.clone()), opts).await?;
+                    (Arc::new(VncDisplay::new(session.clone())), Some(session))
+                }
+                Watch::Qmp => {
+                    let dump = paths.runtime_dir.join("screen.ppm");
+                    let display = QmpDisplay::start(qmp.clone(), dump, QMP_POLL_INTERVAL)
+                        .await
+                        .map_err(RunError::QmpDisplay)?;
+                    (Arc::new(display), None)
+                }
+            };
+            Ok(Guest {
+                display,
+                qmp: Some(qmp),
+                serial,
+                session,
+            })
+        }
+    }
+}
+
+async fn connect(addr: &Addr, opts: ConnectOptions) -> Result<Session, RunError> {
+    Session::connect(addr, opts)
+        .await
+        .map_err(|source| RunError::Connect {
+            addr: addr.to_string(),
+            source: Box::new(source),
+        })
+}

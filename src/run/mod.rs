@@ -1,0 +1,100 @@
+//! One run of a harness, from code: [`run`] takes [`RunOptions`] (the harness, where results
+//! go, how to watch the guest, a cancellation token) and gives the [`Outcome`] (pass, fail or
+//! error, why, and the results folder). `vncpilot run` is a thin layer over it; a matrix of
+//! runs or an authoring page starts runs the same way.
+//!
+//! The life of a run: create the results folder ([`ResultsLocation`]), attach the followers
+//! (events.jsonl, log.txt, progress line, video captions, screen-wait evidence, the caller's
+//! observers), reach the guest (launch QEMU on private sockets, or attach over VNC), record the
+//! screen, run the macro under the watchdog (the harness's run timeout and the caller's
+//! cancellation), keep the evidence (final.png, forensics), tear the guest down, finish the
+//! video, write result.json. Several runs may go on at once in one process: each owns its
+//! folder, guest, sockets, recorder and watchdog, and nothing here handles signals (the caller
+//! maps Ctrl-C to [`Canceller::cancel`]). docs/library.md shows it in use.
+
+mod drive;
+mod error;
+mod exit_code;
+mod forensics_collect;
+mod guest_setup;
+mod observers;
+mod options;
+mod outcome;
+mod recording;
+mod watchdog;
+
+pub use error::RunError;
+pub use exit_code::{connection_exit_code, exit_code};
+pub use options::{CancelReason, Canceller, PasswordSource, ResultsLocation, RunOptions, Watch};
+pub use outcome::Outcome;
+
+use std::time::Instant;
+
+use drive::Live;
+use observers::Followers;
+
+use crate::record::Keep;
+use crate::report::{Event, ResultsDir, RunObserver, RunResult, Status};
+use crate::script::Outcome as Verdict;
+
+/// Runs one harness to its verdict. Only a results folder that cannot be created or written is
+/// an `Err`; everything else (a guest that will not start, a macro error, a cancellation) ends
+/// as an [`Outcome`] with status `error` and the reason.
+pub async fn run(options: RunOptions) -> Result<Outcome, RunError> {
+    // t = 0 of the run: events.jsonl, the video and the subtitles all count from here.
+    let started = Instant::now();
+    let harness = &options.harness;
+    let results = match &options.results {
+        ResultsLocation::Under(root) => ResultsDir::create(root, &harness.name)?,
+        ResultsLocation::Exactly(dir) => ResultsDir::create_exactly(dir)?,
+    };
+    let followers = Followers::attach(&results, &options, started)?;
+    followers.all.event(
+        &Event::new(0.0, "start")
+            .with("harness", harness.name.clone())
+            .with("attach", options.attach.as_ref().map(|a| a.to_string())),
+    );
+    let mut live = Live::default();
+    let verdict = drive::drive(&options, &results, &followers, started, &mut live)
+        .await
+        .unwrap_or_else(|e| Verdict {
+            status: Status::Error,
+            reason: e.to_string(),
+        });
+    let log = &followers.log;
+    if let Some(qemu) = live.qemu.take() {
+        let tail = qemu.stderr_tail();
+        if !tail.is_empty() {
+            log.note(&format!("QEMU stderr:\n{tail}"));
+        }
+        qemu.stop().await;
+    }
+    let reason = log.redact(&verdict.reason);
+    let duration_s = started.elapsed().as_secs_f64();
+    followers.all.event(
+        &Event::new(duration_s, "end")
+            .with("status", verdict.status.as_str())
+            .with("reason", reason.clone()),
+    );
+    if let Some(recording) = live.recording.take() {
+        let keep = Keep::for_outcome(verdict.status == Status::Pass, options.keep_video);
+        recording::finish(recording, keep, log).await;
+    }
+    let result = RunResult {
+        status: verdict.status,
+        reason,
+        duration_s,
+        harness: harness.name.clone(),
+        variables: harness.public_variables(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started: results.started(),
+    };
+    results.write_result(&result)?;
+    Ok(Outcome {
+        status: result.status,
+        reason: result.reason.clone(),
+        results: results.path().to_path_buf(),
+        duration_s,
+        result,
+    })
+}

@@ -1,0 +1,59 @@
+//! The one place where the followers of a run attach: the results files (events.jsonl,
+//! log.txt), the progress line, the video's step captions, the evidence of screen waits for the
+//! forensics, and the caller's own observers. Each receives every event, every frame the macro
+//! looks at, progress, every screen check, and the secrets to redact.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{RunError, RunOptions};
+use crate::report::{
+    EventLog, Observers, ProgressLine, ResultsDir, RunObserver, ScreenWaits, StepCaptions,
+};
+
+/// The followers of one run, and those of them the run reads back at its end.
+pub(crate) struct Followers {
+    /// All of them, as one observer.
+    pub all: Arc<Observers>,
+    pub log: Arc<EventLog>,
+    /// The video's captions (attached to the recording once the guest's screen is up).
+    pub captions: Arc<StepCaptions>,
+    /// The evidence of the last screen wait, for the forensics.
+    pub waits: Arc<ScreenWaits>,
+}
+
+impl Followers {
+    /// Attaches the followers of a run that started at `started` (t = 0 of its clock) and tells
+    /// them the harness's secret variables.
+    pub fn attach(
+        results: &ResultsDir,
+        options: &RunOptions,
+        started: Instant,
+    ) -> Result<Followers, RunError> {
+        let mut all = Observers::new();
+        let log = Arc::new(EventLog::create(results.path())?);
+        all.add(log.clone());
+        if options.progress {
+            all.add(Arc::new(ProgressLine::stderr()));
+        }
+        let captions = Arc::new(StepCaptions::new());
+        all.add(captions.clone());
+        let waits = Arc::new(ScreenWaits::new(started));
+        all.add(waits.clone());
+        for observer in &options.observers {
+            all.add(observer.clone());
+        }
+        let harness = &options.harness;
+        for name in &harness.secrets {
+            if let Some(value) = harness.variables.get(name) {
+                all.secret(value);
+            }
+        }
+        Ok(Followers {
+            all: Arc::new(all),
+            log,
+            captions,
+            waits,
+        })
+    }
+}
