@@ -15,3 +15,8 @@ pub mod rfb;
 pub mod run;
 pub mod screen;
 pub mod script;
+
+/// docs/library.md, compiled as a doc test so its examples stay true to the code.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/library.md")]
+pub struct LibraryDocs;

@@ -217,3 +217,49 @@ fn every_subcommand_has_an_example_in_cli_md_that_clap_accepts() {
         problems.join("\n")
     );
 }
+
+/// The public names of `vncpilot::run` (its `pub use` lines in src/run/mod.rs and `pub async
+/// fn run`), read from the source like the macro functions above.
+fn run_engine_names() -> BTreeSet<String> {
+    let source =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/run/mod.rs"))
+            .unwrap();
+    let mut names = BTreeSet::new();
+    for line in source.lines() {
+        if let Some(rest) = line.strip_prefix("pub use ") {
+            let list = rest.split_once("::").map_or(rest, |(_, l)| l);
+            let list = list
+                .trim_end_matches(';')
+                .trim_matches(|c| c == '{' || c == '}');
+            names.extend(list.split(',').map(|n| n.trim().to_string()));
+        }
+        if line.starts_with("pub async fn run(") {
+            names.insert("run".to_string());
+        }
+    }
+    names
+}
+
+#[test]
+fn every_public_name_of_the_run_engine_is_in_library_md() {
+    let names = run_engine_names();
+    for expected in ["RunOptions", "Outcome", "RunError", "exit_code", "run"] {
+        assert!(
+            names.contains(expected),
+            "{expected} not found in {names:?}"
+        );
+    }
+    let docs = doc("library.md");
+    let missing: Vec<&String> = names
+        .iter()
+        .filter(|n| !docs.contains(&format!("`{n}")) && !docs.contains(&format!("{n}(")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/library.md does not name {missing:?}"
+    );
+    assert!(
+        !code_blocks(&docs, "rust,no_run").is_empty(),
+        "docs/library.md has no example"
+    );
+}

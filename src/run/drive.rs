@@ -62,14 +62,14 @@ pub(crate) async fn drive(
     live.recording = recording::start(results, started, session.as_ref(), &display, followers);
     let ctx = Arc::new(
         RunContext::builder(
-            display.clone(),
+            display,
             screens,
             followers.all.clone(),
             results.file("screenshots"),
         )
         // The macro's events count from the run's start, like the video.
         .started(started)
-        .qmp(qmp.clone())
+        .qmp(qmp)
         .serial(serial)
         .variables(harness.variables.clone(), harness.secrets.clone())
         .build(),
@@ -91,7 +91,20 @@ pub(crate) async fn drive(
                 reason: format!("the macro thread failed: {e}"),
             });
     drop(watchdog);
-    let final_frame = display
+    keep_evidence(results, &ctx, followers, &verdict, live.qemu.as_ref()).await;
+    Ok(verdict)
+}
+
+/// final.png on a pass; the forensics otherwise.
+async fn keep_evidence(
+    results: &ResultsDir,
+    ctx: &RunContext,
+    followers: &Followers,
+    verdict: &Verdict,
+    qemu: Option<&Qemu>,
+) {
+    let final_frame = ctx
+        .display()
         .latest()
         .inspect_err(|e| tracing::warn!("no final frame: {e}"))
         .ok();
@@ -101,15 +114,14 @@ pub(crate) async fn drive(
         {
             tracing::warn!("final.png: {e}");
         }
-    } else {
-        let qemu = match (qmp.as_deref(), &live.qemu) {
-            (Some(qmp), Some(launched)) => Some(QemuEvidence {
-                qmp,
-                dump_path: launched.paths().runtime_dir.join("failure-screendump.ppm"),
-            }),
-            _ => None,
-        };
-        forensics_collect::write(results, ctx.screens(), &followers.waits, final_frame, qemu).await;
+        return;
     }
-    Ok(verdict)
+    let qemu = match (ctx.qmp(), qemu) {
+        (Some(qmp), Some(launched)) => Some(QemuEvidence {
+            qmp: qmp.as_ref(),
+            dump_path: launched.paths().runtime_dir.join("failure-screendump.ppm"),
+        }),
+        _ => None,
+    };
+    forensics_collect::write(results, ctx.screens(), &followers.waits, final_frame, qemu).await;
 }
