@@ -29,7 +29,8 @@ fn random_marker(index: usize) -> String {
 }
 
 /// `<dir>/kernel-marker/`: boots the kernel with `marker` on its command line (serial and VGA
-/// console); the macro waits for the marker, then for the panic, then for a still screen.
+/// console, no blinking text cursor, so a panicked guest's screen stands still); the macro waits
+/// for the marker, then for the panic, then for a still screen.
 fn marker_harness(dir: &Path, marker: &str) -> PathBuf {
     let h = dir.join("kernel-marker");
     std::fs::create_dir_all(&h).unwrap();
@@ -41,7 +42,7 @@ fn marker_harness(dir: &Path, marker: &str) -> PathBuf {
              [variables]\nmarker = {marker:?}\n\
              [guest]\nmemory_mib = 256\naccel = \"tcg\"\nnetwork = false\n\
              [guest.boot]\nkernel = {KERNEL:?}\n\
-             cmdline = \"console=tty0 console=ttyS0 marker={marker}\"\n\
+             cmdline = \"console=tty0 console=ttyS0 vt.global_cursor_default=0 marker={marker}\"\n\
              [timeouts]\nrun_s = 300\n",
             screens.display().to_string()
         ),
