@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tokio::task::JoinHandle;
+use vncpilot::display::{Display, QmpDisplay, VncDisplay};
 use vncpilot::guest::{Qemu, Qmp, SerialLog};
 use vncpilot::record::forensics::{self, AwaitedScreen, Evidence, RegionReport};
 use vncpilot::record::{FrameSink, Keep, RecorderOptions, RunRecording, ScreenWaits, StepCaptions};
@@ -17,9 +18,7 @@ use vncpilot::report::{
 };
 use vncpilot::rfb::{Addr, ConnectOptions, Frame, Session};
 use vncpilot::screen::ScreenSet;
-use vncpilot::script::{
-    Display, Harness, Outcome, QmpDisplay, RunContext, Stop, VncDisplay, parse_override, run_macro,
-};
+use vncpilot::script::{Harness, Outcome, RunContext, Stop, parse_override, run_macro};
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {

@@ -380,7 +380,11 @@ impl RunContext {
         let mut best: BTreeMap<String, f64> = names.iter().map(|n| (n.clone(), 0.0)).collect();
         let start = Instant::now();
         let mut frames = self.display.subscribe();
-        let mut frame = Some(self.display.latest().map_err(|e| error(e.to_string()))?);
+        let mut frame = Some(
+            self.display
+                .latest()
+                .map_err(|e| error(format!("display: {e}")))?,
+        );
         let mut fresh = true;
         loop {
             if let Some(f) = frame.take() {
@@ -436,7 +440,7 @@ impl RunContext {
             }
             frame = frames
                 .next((timeout - elapsed).min(TICK))
-                .map_err(|e| error(e.to_string()))?;
+                .map_err(|e| error(format!("display: {e}")))?;
         }
         let best_json: serde_json::Map<String, Value> = best
             .iter()
@@ -481,7 +485,7 @@ impl RunContext {
         let mut quiet_image = self
             .display
             .latest()
-            .map_err(|e| error(e.to_string()))?
+            .map_err(|e| error(format!("display: {e}")))?
             .image
             .clone();
         loop {
@@ -523,7 +527,7 @@ impl RunContext {
                 .min(TICK);
             if let Some(f) = frames
                 .next(wait.max(Duration::from_millis(10)))
-                .map_err(|e| error(e.to_string()))?
+                .map_err(|e| error(format!("display: {e}")))?
                 && options.counts(&f, &quiet_image)
             {
                 self.observer.frame(&f);
@@ -556,7 +560,7 @@ impl RunContext {
             self.progress(step, "wait_change", "a change".into(), elapsed, timeout);
             if let Some(f) = frames
                 .next((timeout - elapsed).min(TICK))
-                .map_err(|e| error(e.to_string()))?
+                .map_err(|e| error(format!("display: {e}")))?
                 && f.damage.iter().any(|d| !d.is_empty())
             {
                 self.observer.frame(&f);
@@ -592,7 +596,9 @@ impl RunContext {
     fn key(&self, combo: &str) -> RhaiResult<()> {
         self.check_cancel()?;
         let step = self.next_step();
-        self.display.key(combo).map_err(|e| error(e.to_string()))?;
+        self.display
+            .key(combo)
+            .map_err(|e| error(format!("display: {e}")))?;
         self.emit(self.event("key").with("step", step).with("key", combo));
         Ok(())
     }
@@ -607,7 +613,7 @@ impl RunContext {
         let start = Instant::now();
         self.display
             .type_text(text)
-            .map_err(|e| error(e.to_string()))?;
+            .map_err(|e| error(format!("display: {e}")))?;
         let shown = if secret {
             "<secret>".to_string()
         } else {
@@ -665,7 +671,10 @@ impl RunContext {
 
     fn screenshot(&self, label: &str) -> RhaiResult<String> {
         let step = self.next_step();
-        let frame = self.display.latest().map_err(|e| error(e.to_string()))?;
+        let frame = self
+            .display
+            .latest()
+            .map_err(|e| error(format!("display: {e}")))?;
         let clean: String = label
             .chars()
             .map(|c| {

@@ -388,7 +388,10 @@ impl RunContext {
             .clone();
         let start = Instant::now();
         let mut frames = self.display.subscribe();
-        let mut frame = self.display.latest().map_err(|e| error(e.to_string()))?;
+        let mut frame = self
+            .display
+            .latest()
+            .map_err(|e| error(format!("display: {e}")))?;
         let mut best = 0.0_f64;
         let mut fresh = true;
         let (point, similarity) = loop {
@@ -432,7 +435,7 @@ impl RunContext {
             });
             if let Some(f) = frames
                 .next((timeout - elapsed).min(Duration::from_millis(500)))
-                .map_err(|e| error(e.to_string()))?
+                .map_err(|e| error(format!("display: {e}")))?
             {
                 self.observer.frame(&f);
                 frame = f;

@@ -13,9 +13,8 @@ use std::time::{Duration, Instant};
 use image::RgbImage;
 use tokio::runtime::Handle;
 
-use super::ScriptError;
-use super::display::{Display, FrameSource};
 use super::qmp_keys::{char_qcodes, combo_qcodes};
+use super::{Display, DisplayError, FrameSource};
 use crate::guest::Qmp;
 use crate::rfb::{Frame, Rect};
 
@@ -49,7 +48,7 @@ impl QmpDisplay {
         qmp: Arc<Qmp>,
         dump_path: PathBuf,
         interval: Duration,
-    ) -> Result<QmpDisplay, ScriptError> {
+    ) -> Result<QmpDisplay, DisplayError> {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 latest: None,
@@ -78,11 +77,11 @@ impl QmpDisplay {
                     break;
                 }
                 if let Some(e) = &st.error {
-                    return Err(ScriptError::Display(e.clone()));
+                    return Err(DisplayError::Screen(e.clone()));
                 }
             }
             if Instant::now() > deadline {
-                return Err(ScriptError::Display(
+                return Err(DisplayError::Screen(
                     "no screendump from QEMU within 20 s".into(),
                 ));
             }
@@ -91,10 +90,10 @@ impl QmpDisplay {
         Ok(display)
     }
 
-    fn send(&self, qcodes: &[&str]) -> Result<(), ScriptError> {
+    fn send(&self, qcodes: &[&str]) -> Result<(), DisplayError> {
         self.handle
             .block_on(self.qmp.send_key(qcodes))
-            .map_err(|e| ScriptError::Display(e.to_string()))?;
+            .map_err(|e| DisplayError::Screen(e.to_string()))?;
         std::thread::sleep(self.per_key_delay);
         Ok(())
     }
@@ -192,12 +191,12 @@ pub fn changed_rect(a: &RgbImage, b: &RgbImage) -> Option<Rect> {
 }
 
 impl Display for QmpDisplay {
-    fn latest(&self) -> Result<Arc<Frame>, ScriptError> {
+    fn latest(&self) -> Result<Arc<Frame>, DisplayError> {
         let st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
         match (&st.latest, &st.error) {
-            (_, Some(e)) => Err(ScriptError::Display(e.clone())),
+            (_, Some(e)) => Err(DisplayError::Screen(e.clone())),
             (Some(f), None) => Ok(f.clone()),
-            (None, None) => Err(ScriptError::Display("no frame yet".into())),
+            (None, None) => Err(DisplayError::Screen("no frame yet".into())),
         }
     }
 
@@ -209,18 +208,18 @@ impl Display for QmpDisplay {
         })
     }
 
-    fn key(&self, combo: &str) -> Result<(), ScriptError> {
-        let codes = combo_qcodes(combo).map_err(ScriptError::Display)?;
+    fn key(&self, combo: &str) -> Result<(), DisplayError> {
+        let codes = combo_qcodes(combo).map_err(DisplayError::Screen)?;
         let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
         self.send(&refs)
     }
 
-    fn type_text(&self, text: &str) -> Result<(), ScriptError> {
+    fn type_text(&self, text: &str) -> Result<(), DisplayError> {
         // Check everything first: a half-typed command is worse than none.
         let mut keys = Vec::new();
         for (i, c) in text.chars().enumerate() {
             keys.push(char_qcodes(c).ok_or_else(|| {
-                ScriptError::Display(format!(
+                DisplayError::Screen(format!(
                     "character {i} ({c:?}) cannot be typed on a US keyboard through QMP"
                 ))
             })?);
@@ -235,12 +234,12 @@ struct Subscriber {
 }
 
 impl FrameSource for Subscriber {
-    fn next(&mut self, timeout: Duration) -> Result<Option<Arc<Frame>>, ScriptError> {
+    fn next(&mut self, timeout: Duration) -> Result<Option<Arc<Frame>>, DisplayError> {
         let deadline = Instant::now() + timeout;
         let mut st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if let Some(e) = &st.error {
-                return Err(ScriptError::Display(e.clone()));
+                return Err(DisplayError::Screen(e.clone()));
             }
             if let Some(latest) = st.latest.clone()
                 && latest.serial > self.seen
