@@ -8,11 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use tokio::task::JoinHandle;
 use vncpilot::display::{Display, QmpDisplay, VncDisplay};
 use vncpilot::guest::{Qemu, Qmp, SerialLog};
 use vncpilot::record::forensics::{self, AwaitedScreen, Evidence, RegionReport};
-use vncpilot::record::{FrameSink, Keep, RecorderOptions, RunRecording, ScreenWaits, StepCaptions};
+use vncpilot::record::{Keep, RecorderOptions, RunRecording, ScreenWaits, StepCaptions};
 use vncpilot::report::{
     self, Event, EventLog, Observers, ProgressLine, ResultsDir, RunObserver, RunResult, Status,
 };
@@ -258,7 +257,6 @@ async fn run_guest(
     let setup = async {
         let mut qmp = None;
         let mut serial = None;
-        let mut session = None;
         let display: Arc<dyn Display> = match &args.vnc {
             Some(addr) => {
                 let opts = ConnectOptions {
@@ -269,7 +267,6 @@ async fn run_guest(
                 let vnc = Session::connect(addr, opts)
                     .await
                     .with_context(|| format!("connecting to VNC server {addr}"))?;
-                session = Some(vnc.clone());
                 Arc::new(VncDisplay::new(vnc))
             }
             None => {
@@ -296,7 +293,6 @@ async fn run_guest(
                         let vnc = Session::connect(&addr, opts)
                             .await
                             .context("connecting to QEMU's VNC socket")?;
-                        session = Some(vnc.clone());
                         Arc::new(VncDisplay::new(vnc)) as Arc<dyn Display>
                     }
                     Watch::Qmp => Arc::new(
@@ -310,14 +306,14 @@ async fn run_guest(
                 }
             }
         };
-        anyhow::Ok((display, qmp, serial, session))
+        anyhow::Ok((display, qmp, serial))
     };
-    let (display, qmp, serial, session) = tokio::select! {
+    let (display, qmp, serial) = tokio::select! {
         r = setup => r?,
         _ = shutdown_signal() => anyhow::bail!("interrupted while starting the guest"),
     };
     observers.event(&Event::new(started.elapsed().as_secs_f64(), "guest_ready"));
-    live.recording = start_recording(results, started, session.as_ref(), &display, followers);
+    live.recording = start_recording(results, started, &display, followers);
     let mut ctx = RunContext::new(
         display.clone(),
         screens,
@@ -380,25 +376,18 @@ async fn run_guest(
     Ok(outcome)
 }
 
-/// Starts recording the guest's screen into the results folder: from the VNC session when there
-/// is one, else from the frames the display produces (QMP screendumps). A recording that cannot
+/// Starts recording the guest's screen (whatever the display: VNC or QMP screendumps) into the
+/// results folder. A recording that cannot
 /// start is noted in log.txt and the run goes on without it.
 fn start_recording(
     results: &ResultsDir,
     started: Instant,
-    session: Option<&Session>,
     display: &Arc<dyn Display>,
     followers: &Followers,
 ) -> Option<RunRecording> {
     let dir = results.path();
     let options = RecorderOptions::default();
-    let recording = match session {
-        Some(session) => RunRecording::start(dir, started, session, options),
-        None => {
-            let display = display.clone();
-            RunRecording::start_fed(dir, started, options, |sink| follow_display(display, sink))
-        }
-    };
+    let recording = RunRecording::start(dir, started, display.clone(), options);
     match recording {
         Ok(recording) => {
             followers.captions.attach(recording.recorder().captions());
@@ -411,34 +400,6 @@ fn start_recording(
             None
         }
     }
-}
-
-/// Pushes every frame of `display` into `sink` until the recorder finishes or the display ends
-/// (a blocking loop: displays are read from blocking threads).
-fn follow_display(display: Arc<dyn Display>, sink: FrameSink) -> JoinHandle<()> {
-    tokio::task::spawn_blocking(move || {
-        let mut frames = display.subscribe();
-        if let Ok(first) = display.latest()
-            && !sink.push(first)
-        {
-            return;
-        }
-        loop {
-            match frames.next(Duration::from_millis(500)) {
-                Ok(Some(frame)) => {
-                    if !sink.push(frame) {
-                        return;
-                    }
-                }
-                Ok(None) if sink.is_closed() => return,
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::debug!("recording stops following the display: {e}");
-                    return;
-                }
-            }
-        }
-    })
 }
 
 /// The evidence of a run that did not pass: final.png, the awaited screen (reference, actual,

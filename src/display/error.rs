@@ -16,6 +16,9 @@ pub enum DisplayError {
     /// A key name or a character that has no key.
     #[error("{0}")]
     Key(#[from] KeyError),
+    /// QEMU's monitor answered something unexpected.
+    #[error("QMP: {0}")]
+    QmpReply(String),
     /// No picture of the screen could be had.
     #[error("{0}")]
     Screen(String),

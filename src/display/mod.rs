@@ -11,18 +11,24 @@
 //! `pointer`, `script` and `record` build on it.
 
 pub mod error;
+pub mod pointer;
 pub mod qmp;
 pub mod qmp_keys;
+pub mod qmp_pointer;
 pub mod vnc;
+pub mod vnc_pointer;
 
 pub use error::DisplayError;
+pub use pointer::{GuestPointer, Mode, PointerFuture, Settle, buttons};
 pub use qmp::QmpDisplay;
+pub use qmp_pointer::{LatestFrame, QmpPointer};
 pub use vnc::VncDisplay;
+pub use vnc_pointer::VncPointer;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::rfb::{Frame, Session};
+use crate::rfb::Frame;
 
 /// A guest screen and keyboard.
 pub trait Display: Send + Sync {
@@ -34,10 +40,14 @@ pub trait Display: Send + Sync {
     fn key(&self, combo: &str) -> Result<(), DisplayError>;
     /// Types text, one key press per character.
     fn type_text(&self, text: &str) -> Result<(), DisplayError>;
-    /// The VNC session behind this display, for the pointer module to drive the mouse
-    /// (`None` when the screen is watched some other way).
-    fn vnc_session(&self) -> Option<Session> {
-        None
+    /// The guest's mouse, on the same connection as the screen (a VNC PointerEvent, QMP
+    /// `input-send-event`). A display without one says so.
+    fn pointer(&self) -> Result<Box<dyn GuestPointer>, DisplayError> {
+        Err(DisplayError::Pointer(
+            "this display has no way to move the mouse (neither a VNC connection nor QEMU's \
+             monitor)"
+                .into(),
+        ))
     }
 }
 

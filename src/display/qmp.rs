@@ -14,7 +14,7 @@ use image::RgbImage;
 use tokio::runtime::Handle;
 
 use super::qmp_keys::{char_qcodes, combo_qcodes};
-use super::{Display, DisplayError, FrameSource};
+use super::{Display, DisplayError, FrameSource, GuestPointer, LatestFrame, QmpPointer};
 use crate::guest::Qmp;
 use crate::rfb::{Frame, Rect};
 
@@ -198,6 +198,18 @@ impl Display for QmpDisplay {
             (Some(f), None) => Ok(f.clone()),
             (None, None) => Err(DisplayError::Screen("no frame yet".into())),
         }
+    }
+
+    fn pointer(&self) -> Result<Box<dyn GuestPointer>, DisplayError> {
+        let shared = self.shared.clone();
+        let latest: LatestFrame = Box::new(move || {
+            let st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.latest.clone()
+        });
+        let pointer = self
+            .handle
+            .block_on(QmpPointer::new(self.qmp.clone(), latest))?;
+        Ok(Box::new(pointer))
     }
 
     fn subscribe(&self) -> Box<dyn FrameSource> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::runtime::Handle;
 
-use super::{Display, DisplayError, FrameSource};
+use super::{Display, DisplayError, FrameSource, GuestPointer, VncPointer};
 use crate::rfb::{Frame, FrameStream, RfbError, Session};
 
 pub struct VncDisplay {
@@ -53,8 +53,8 @@ impl Display for VncDisplay {
         self.handle.block_on(self.session.key(combo)).map_err(err)
     }
 
-    fn vnc_session(&self) -> Option<Session> {
-        Some(self.session.clone())
+    fn pointer(&self) -> Result<Box<dyn GuestPointer>, DisplayError> {
+        Ok(Box::new(VncPointer::new(self.session.clone())))
     }
 
     fn type_text(&self, text: &str) -> Result<(), DisplayError> {
