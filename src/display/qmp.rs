@@ -1,5 +1,5 @@
 //! A [`Display`] through QEMU's monitor: the screen by polling QMP `screendump` (the same pixels
-//! VNC would send), keys by QMP `send-key`.
+//! VNC would send), keys by QMP `send-key` (the same scancodes as over VNC, see [`super::qmp_keys`]).
 //!
 //! Why it exists beside VNC: it needs nothing but the QMP socket vncpilot already holds, so it
 //! works whatever the VNC side does, and it gives frames with exact damage rectangles (computed
@@ -11,9 +11,10 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use image::RgbImage;
+use serde_json::Value;
 use tokio::runtime::Handle;
 
-use super::qmp_keys::{char_qcodes, combo_qcodes};
+use super::qmp_keys::{combo_arguments, text_arguments};
 use super::{Display, DisplayError, FrameSource, GuestPointer, LatestFrame, QmpPointer};
 use crate::guest::Qmp;
 use crate::rfb::{Frame, Rect};
@@ -90,10 +91,10 @@ impl QmpDisplay {
         Ok(display)
     }
 
-    fn send(&self, qcodes: &[&str]) -> Result<(), DisplayError> {
+    fn send(&self, arguments: Value) -> Result<(), DisplayError> {
         self.handle
-            .block_on(self.qmp.send_key(qcodes))
-            .map_err(|e| DisplayError::Screen(e.to_string()))?;
+            .block_on(self.qmp.execute("send-key", Some(arguments)))?;
+
         std::thread::sleep(self.per_key_delay);
         Ok(())
     }
@@ -221,22 +222,14 @@ impl Display for QmpDisplay {
     }
 
     fn key(&self, combo: &str) -> Result<(), DisplayError> {
-        let codes = combo_qcodes(combo).map_err(DisplayError::Screen)?;
-        let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
-        self.send(&refs)
+        self.send(combo_arguments(combo)?)
     }
 
     fn type_text(&self, text: &str) -> Result<(), DisplayError> {
-        // Check everything first: a half-typed command is worse than none.
-        let mut keys = Vec::new();
-        for (i, c) in text.chars().enumerate() {
-            keys.push(char_qcodes(c).ok_or_else(|| {
-                DisplayError::Screen(format!(
-                    "character {i} ({c:?}) cannot be typed on a US keyboard through QMP"
-                ))
-            })?);
-        }
-        keys.iter().try_for_each(|k| self.send(k))
+        // Everything is checked first: a half-typed command is worse than none.
+        text_arguments(text)?
+            .into_iter()
+            .try_for_each(|arguments| self.send(arguments))
     }
 }
 
