@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use rhai::{Dynamic, Engine, EvalAltResult, INT};
 use serde_json::Value;
 
-use super::api::{RhaiResult, error, seconds};
 use super::context::RunContext;
+use super::convert::{RhaiResult, error, seconds};
 use crate::pointer::device::buttons;
 use crate::pointer::screen_click::click_point;
 use crate::pointer::{GuestMouse, MouseState, MoveOptions, MoveReport, Pointer, PointerError};
