@@ -26,6 +26,7 @@ use serde_json::Value;
 
 use super::context::RunContext;
 use super::convert::{RhaiResult, error, seconds};
+use super::waits::{Awaited, best_json};
 use crate::pointer::device::buttons;
 use crate::pointer::screen_click::click_point;
 use crate::pointer::{GuestMouse, MouseState, MoveOptions, MoveReport, Pointer, PointerError};
@@ -212,79 +213,48 @@ impl RunContext {
         Ok(())
     }
 
-    /// Waits up to `timeout` for screen `name` (the cursor left out), then clicks its click
-    /// point where it was found.
+    /// Waits up to `timeout` for screen `name` (the cursor left out) with the same incremental
+    /// wait as `wait_screen` — so a timeout leaves the same evidence (`best` in the event, the
+    /// checks for `forensics/`) — then clicks its click point where it was found.
     fn click_screen(&self, name: &str, timeout: &Dynamic) -> RhaiResult<String> {
         let call = format!("click_screen({name:?})");
         let step = self.next_step();
         let timeout = seconds(timeout, "timeout")?;
-        let reference = self
-            .screens
-            .get(name)
-            .ok_or_else(|| {
-                let known: Vec<&str> = self.screens.names().collect();
-                error(format!(
-                    "{call}: no screen {name:?} in {} (it has: {})",
-                    self.screens.dir().display(),
-                    known.join(", ")
-                ))
-            })?
-            .clone();
+        let refs = self.references(&[name.to_string()], &format!("{call}: "))?;
+        let reference = refs[0].clone();
         let start = Instant::now();
-        let mut frames = self.display.subscribe();
-        let mut frame = self
-            .display
-            .latest()
-            .map_err(|e| error(format!("display: {e}")))?;
-        let mut best = 0.0_f64;
-        let mut fresh = true;
-        let (point, similarity) = loop {
-            self.check_cancel()?;
-            let ignore = self.cursor_ignore(&frame, fresh);
-            fresh = false;
-            let result = reference.check_ignoring(&frame.image, &ignore);
-            best = best.max(result.similarity);
-            if result.matched
-                && let Some(p) = click_point(&reference, &result)
-            {
-                break (p, result.similarity);
-            }
-            let elapsed = start.elapsed();
-            if elapsed >= timeout {
-                let mut message = format!(
-                    "{call}: screen {name} did not appear within {:.0} s (best similarity {best:.3})",
-                    timeout.as_secs_f64()
-                );
-                if let Ok(rel) = self.save_screenshot("click-screen-failure", &frame.image) {
-                    message.push_str(&format!(" (screen saved as {rel})"));
-                }
+        let result = match self.await_screens(step, "click_screen", refs, timeout)? {
+            Awaited::Matched { result, .. } => result,
+            Awaited::TimedOut { best } => {
+                let top = best.values().copied().fold(0.0, f64::max);
                 self.emit(
                     self.event("click_screen")
                         .with("step", step)
                         .with("screen", name)
                         .with("matched", Value::Null)
-                        .with("similarity", best)
-                        .with("duration_s", elapsed.as_secs_f64()),
+                        .with("similarity", top)
+                        .with("best", best_json(&best))
+                        .with("duration_s", start.elapsed().as_secs_f64()),
                 );
+                let mut message = format!(
+                    "{call}: screen {name} did not appear within {:.0} s (best similarity {top:.3})",
+                    timeout.as_secs_f64()
+                );
+                if let Ok(frame) = self.display.latest()
+                    && let Ok(rel) = self.save_screenshot("click-screen-failure", &frame.image)
+                {
+                    message.push_str(&format!(" (screen saved as {rel})"));
+                }
                 self.set_failure(&message);
                 return Err(error(message));
             }
-            self.observer.progress(&crate::report::Progress {
-                step,
-                action: "click_screen".into(),
-                awaiting: name.to_string(),
-                best: Some((name.to_string(), best)),
-                elapsed_s: elapsed.as_secs_f64(),
-                timeout_s: timeout.as_secs_f64(),
-            });
-            if let Some(f) = frames
-                .next((timeout - elapsed).min(Duration::from_millis(500)))
-                .map_err(|e| error(format!("display: {e}")))?
-            {
-                self.observer.frame(&f);
-                frame = f;
-            }
         };
+        let Some(point) = click_point(&reference, &result) else {
+            return Err(error(format!(
+                "{call}: screen {name} matched but has no region to click"
+            )));
+        };
+        let similarity = result.similarity;
         let opts = move_options();
         let report = self.with_pointer(step, &call, move |p| {
             Box::pin(async move { p.click(point.0, point.1, buttons::LEFT, 1, &opts).await })

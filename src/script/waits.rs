@@ -7,6 +7,7 @@
 //! progress callback cannot run while a host function blocks.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rhai::{Dynamic, EvalAltResult};
@@ -16,7 +17,22 @@ use super::context::{RunContext, Stop};
 use super::convert::{RhaiResult, error, screen_names, seconds};
 use super::still::StillOptions;
 use crate::report::{Progress, ScreenCheck};
-use crate::screen::Watcher;
+use crate::screen::{MatchResult, Reference, Watcher};
+
+/// How a screen wait ended.
+pub(crate) enum Awaited {
+    /// `name` matched; `result` is its check (where its regions were found).
+    Matched { name: String, result: MatchResult },
+    /// The time was up: the best similarity of each awaited screen.
+    TimedOut { best: BTreeMap<String, f64> },
+}
+
+/// The best similarities as the events' `best` object.
+pub(crate) fn best_json(best: &BTreeMap<String, f64>) -> serde_json::Map<String, Value> {
+    best.iter()
+        .map(|(n, s)| (n.clone(), Value::from(*s)))
+        .collect()
+}
 
 /// How often a wait wakes up to check for cancellation and report progress.
 const TICK: Duration = Duration::from_millis(500);
@@ -39,6 +55,8 @@ impl RunContext {
         error(reason)
     }
 
+    /// `wait_screen` / `check_screen`: waits for any of `names`; the first that matches is
+    /// the result. On a timeout `wait_screen` (`must`) fails the run, `check_screen` returns "".
     pub(crate) fn wait_screens(
         &self,
         action: &str,
@@ -49,18 +67,79 @@ impl RunContext {
         let step = self.next_step();
         let names = screen_names(names)?;
         let timeout = seconds(timeout, "timeout")?;
+        let refs = self.references(&names, "")?;
+        let start = Instant::now();
+        match self.await_screens(step, action, refs, timeout)? {
+            Awaited::Matched { name, result } => {
+                self.emit(
+                    self.event(action)
+                        .with("step", step)
+                        .with("screens", names.clone())
+                        .with("matched", name.clone())
+                        .with("similarity", result.similarity)
+                        .with("duration_s", start.elapsed().as_secs_f64()),
+                );
+                Ok(name)
+            }
+            Awaited::TimedOut { best } => {
+                let top = best.values().copied().fold(0.0, f64::max);
+                self.emit(
+                    self.event(action)
+                        .with("step", step)
+                        .with("screens", names.clone())
+                        .with("matched", Value::Null)
+                        .with("similarity", top)
+                        .with("best", best_json(&best))
+                        .with("duration_s", start.elapsed().as_secs_f64()),
+                );
+                if !must {
+                    return Ok(String::new());
+                }
+                let seen: Vec<String> = best.iter().map(|(n, s)| format!("{n} {s:.3}")).collect();
+                Err(self.fail_with(format!(
+                    "screen {} did not appear within {:.0} s (best similarity: {})",
+                    names.join(" | "),
+                    timeout.as_secs_f64(),
+                    seen.join(", ")
+                )))
+            }
+        }
+    }
+
+    /// The reference screens called `names`, or an error (prefixed with `call`) listing the
+    /// screen set's names.
+    pub(crate) fn references(
+        &self,
+        names: &[String],
+        call: &str,
+    ) -> RhaiResult<Vec<Arc<Reference>>> {
         let mut refs = Vec::new();
-        for n in &names {
+        for n in names {
             let r = self.screens.get(n).ok_or_else(|| {
                 let known: Vec<&str> = self.screens.names().collect();
                 error(format!(
-                    "no screen {n:?} in {} (it has: {})",
+                    "{call}no screen {n:?} in {} (it has: {})",
                     self.screens.dir().display(),
                     known.join(", ")
                 ))
             })?;
             refs.push(r.clone());
         }
+        Ok(refs)
+    }
+
+    /// The incremental screen wait every screen function shares (`wait_screen`,
+    /// `check_screen`, `click_screen`): a [`Watcher`] re-checks only what changed, with the
+    /// cursor left out; every check is reported ([`ScreenCheck`]: the evidence a failed wait
+    /// leaves under `forensics/`) and the progress line shows the best similarity so far.
+    pub(crate) fn await_screens(
+        &self,
+        step: u64,
+        action: &str,
+        refs: Vec<Arc<Reference>>,
+        timeout: Duration,
+    ) -> RhaiResult<Awaited> {
+        let names: Vec<String> = refs.iter().map(|r| r.name().to_string()).collect();
         let mut watcher = Watcher::new(refs);
         let mut best: BTreeMap<String, f64> = names.iter().map(|n| (n.clone(), 0.0)).collect();
         let start = Instant::now();
@@ -94,15 +173,7 @@ impl RunContext {
                     let b = best.entry(name.clone()).or_insert(0.0);
                     *b = b.max(m.similarity);
                     if m.matched {
-                        self.emit(
-                            self.event(action)
-                                .with("step", step)
-                                .with("screens", names.clone())
-                                .with("matched", name.clone())
-                                .with("similarity", m.similarity)
-                                .with("duration_s", start.elapsed().as_secs_f64()),
-                        );
-                        return Ok(name);
+                        return Ok(Awaited::Matched { name, result: m });
                     }
                 }
             }
@@ -121,36 +192,12 @@ impl RunContext {
                 timeout_s: timeout.as_secs_f64(),
             });
             if elapsed >= timeout {
-                break;
+                return Ok(Awaited::TimedOut { best });
             }
             frame = frames
                 .next((timeout - elapsed).min(TICK))
                 .map_err(|e| error(format!("display: {e}")))?;
         }
-        let best_json: serde_json::Map<String, Value> = best
-            .iter()
-            .map(|(n, s)| (n.clone(), Value::from(*s)))
-            .collect();
-        let top = best.values().copied().fold(0.0, f64::max);
-        self.emit(
-            self.event(action)
-                .with("step", step)
-                .with("screens", names.clone())
-                .with("matched", Value::Null)
-                .with("similarity", top)
-                .with("best", best_json)
-                .with("duration_s", start.elapsed().as_secs_f64()),
-        );
-        if !must {
-            return Ok(String::new());
-        }
-        let seen: Vec<String> = best.iter().map(|(n, s)| format!("{n} {s:.3}")).collect();
-        Err(self.fail_with(format!(
-            "screen {} did not appear within {:.0} s (best similarity: {})",
-            names.join(" | "),
-            timeout.as_secs_f64(),
-            seen.join(", ")
-        )))
     }
 
     pub(crate) fn wait_still(
