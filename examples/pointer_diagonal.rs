@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use vncpilot::pointer::vnc::VncPointer;
+use vncpilot::display::VncPointer;
 use vncpilot::pointer::{CursorSprite, Locator, MoveOptions, Pointer, PointerDevice};
 use vncpilot::rfb::{Addr, ConnectOptions, Session};
 

@@ -2,11 +2,13 @@
 //! whether the install worked.
 //!
 //! The modules follow the data flow: [`rfb`] speaks the VNC protocol and keeps the framebuffer,
+//! [`display`] is the guest's screen, keyboard and mouse over VNC or QEMU's monitor,
 //! [`screen`] matches reference screens against it, [`pointer`] moves the guest's mouse,
 //! [`guest`] starts and talks to QEMU, [`script`] runs the Rhai install macros, [`run`] owns
 //! the life of one run (guest, macro, watchdog, evidence), [`record`] keeps the video, and
 //! [`report`] writes results (result.json, events, forensics, report.html).
 
+pub mod display;
 pub mod guest;
 pub mod pointer;
 pub mod record;

@@ -11,10 +11,11 @@ use std::process::Command;
 use std::sync::Arc;
 
 use common::xvnc::{Xvnc, XvncAuth};
+use vncpilot::display::VncDisplay;
 use vncpilot::report::Observers;
 use vncpilot::rfb::{Addr, ConnectOptions, Session};
 use vncpilot::screen::ScreenSet;
-use vncpilot::script::{RunContext, VncDisplay};
+use vncpilot::script::RunContext;
 
 fn doc(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use image::RgbImage;
+use vncpilot::display::{Display, DisplayError, FrameSource};
 use vncpilot::pointer::{CursorSprite, Locator};
 use vncpilot::report::{Event, RunObserver};
 use vncpilot::rfb::{Frame, Rect};
 use vncpilot::screen::{Reference, ScreenSet};
-use vncpilot::script::{Display, FrameSource, RunContext, ScriptError, run_macro};
+use vncpilot::script::{RunContext, run_macro};
 
 const SCREENS: &str = "screens";
 
@@ -90,23 +91,23 @@ struct Still(Arc<Frame>);
 struct NoFrames;
 
 impl FrameSource for NoFrames {
-    fn next(&mut self, timeout: Duration) -> Result<Option<Arc<Frame>>, ScriptError> {
+    fn next(&mut self, timeout: Duration) -> Result<Option<Arc<Frame>>, DisplayError> {
         std::thread::sleep(timeout.min(Duration::from_millis(50)));
         Ok(None)
     }
 }
 
 impl Display for Still {
-    fn latest(&self) -> Result<Arc<Frame>, ScriptError> {
+    fn latest(&self) -> Result<Arc<Frame>, DisplayError> {
         Ok(self.0.clone())
     }
     fn subscribe(&self) -> Box<dyn FrameSource> {
         Box::new(NoFrames)
     }
-    fn key(&self, _combo: &str) -> Result<(), ScriptError> {
+    fn key(&self, _combo: &str) -> Result<(), DisplayError> {
         Ok(())
     }
-    fn type_text(&self, _text: &str) -> Result<(), ScriptError> {
+    fn type_text(&self, _text: &str) -> Result<(), DisplayError> {
         Ok(())
     }
 }

@@ -13,10 +13,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use vncpilot::display::QmpPointer;
+use vncpilot::display::VncPointer;
 use vncpilot::guest::Qmp;
 use vncpilot::pointer::device::buttons;
-use vncpilot::pointer::qmp::QmpPointer;
-use vncpilot::pointer::vnc::VncPointer;
 use vncpilot::pointer::{CursorSprite, Locator, Mode, MoveOptions, Pointer, PointerDevice};
 use vncpilot::rfb::{Addr, ConnectOptions, Frame, Session};
 use vncpilot::screen::Reference;

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use image::RgbImage;
 use serde_json::json;
+use vncpilot::display::VncDisplay;
 use vncpilot::record::playback::decode_file;
 use vncpilot::record::{Keep, RecorderOptions, Recording, RunRecording};
 use vncpilot::report::forensics::{self, AwaitedScreen, Evidence, RegionReport};
@@ -110,8 +111,9 @@ async fn a_recorded_xterm_session_replays_at_the_right_times() {
     std::fs::create_dir_all(&run_dir).expect("run dir");
     let run = run_dir.as_path();
     let origin = Instant::now();
+    let display = Arc::new(VncDisplay::new(session.clone()));
     let recording_run =
-        RunRecording::start(run, origin, &session, RecorderOptions::default()).expect("recorder");
+        RunRecording::start(run, origin, display, RecorderOptions::default()).expect("recorder");
     let recorder = recording_run.recorder();
     let since = |at: Instant| at.saturating_duration_since(origin).as_secs_f64();
 

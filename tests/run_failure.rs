@@ -301,6 +301,68 @@ fn a_screen_that_never_comes_fails_with_evidence() {
     assert_eq!(summary.final_png.as_deref(), Some("final.png"));
 }
 
+/// `click_screen` waits like `wait_screen`: when its screen never comes, the run fails with the
+/// same evidence — `best` per screen in its event, and forensics/ with the reference, the
+/// actual screen, the diff and the best similarity seen.
+#[test]
+fn a_click_screen_that_times_out_leaves_the_same_forensics_as_wait_screen() {
+    let desktop = Xvnc::start(1280, 800, XvncAuth::None);
+    let tmp = tempfile::tempdir().unwrap();
+    let h = harness(
+        tmp.path(),
+        "click-nothing",
+        &debian_screens(),
+        "debian-12",
+        "log(\"clicking\");\nclick_screen(\"language\", 2);\n",
+        "",
+    );
+    let results = tmp.path().join("results");
+    let run = run(&mut run_command(&h, &desktop, &results, &[]), &results);
+    assert_eq!(run.code, Some(1), "{}", run.result);
+    assert_eq!(run.result["status"], "fail");
+    let reason = run.result["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("install.rhai:2:") && reason.contains("did not appear within 2 s"),
+        "{reason}"
+    );
+    let click = run.event("click_screen", "screen", Some(&Value::from("language")));
+    assert!(click["matched"].is_null(), "{click}");
+    let best = click["best"]["language"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no best similarity per screen: {click}"));
+    assert!((0.0..0.9).contains(&best), "{click}");
+    assert_eq!(click["similarity"].as_f64(), Some(best), "{click}");
+    assert!(click["duration_s"].as_f64().unwrap() >= 2.0, "{click}");
+
+    let summary = vncpilot::report::forensics::load(&run.dir)
+        .unwrap()
+        .expect("forensics.json");
+    let awaited = summary.awaited.expect("the awaited screen");
+    assert_eq!(awaited.screen, "language");
+    let best_seen = awaited
+        .best_similarity
+        .expect("the best similarity of the wait");
+    assert!(
+        (best_seen - best).abs() < 1e-9,
+        "forensics say {best_seen}, the event {best}"
+    );
+    assert!(awaited.best_at_s.is_some());
+    for file in [
+        &awaited.reference_png,
+        &awaited.actual_png,
+        &awaited.diff_png,
+    ]
+    .into_iter()
+    .chain(awaited.best_png.as_ref())
+    {
+        let picture = image::open(run.dir.join(file)).expect(file).to_rgb8();
+        assert!(picture.width() > 0, "{file}");
+    }
+    let actual = image::open(run.dir.join(&awaited.actual_png)).unwrap();
+    assert_eq!((actual.width(), actual.height()), (1280, 800));
+    assert_eq!(summary.final_png.as_deref(), Some("final.png"));
+}
+
 #[test]
 fn a_failing_run_leaves_a_video_that_matches_its_events_and_no_secret() {
     const TYPED_SECRET: &str = "typed-Secret-4c9e1";

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use vncpilot::display::VncPointer;
 use vncpilot::pointer::device::buttons;
-use vncpilot::pointer::vnc::VncPointer;
 use vncpilot::pointer::{CursorSprite, Locator, Mode, MoveOptions, Pointer, PointerError};
 
 use super::vnc_args::VncArgs;

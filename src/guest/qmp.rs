@@ -153,17 +153,6 @@ impl Qmp {
         Ok(())
     }
 
-    /// Presses and releases a key combination given as QEMU key codes ("ctrl", "alt", "delete").
-    pub async fn send_key(&self, qcodes: &[&str]) -> Result<(), GuestError> {
-        let keys: Vec<Value> = qcodes
-            .iter()
-            .map(|k| json!({"type": "qcode", "data": k}))
-            .collect();
-        self.execute("send-key", Some(json!({ "keys": keys })))
-            .await?;
-        Ok(())
-    }
-
     /// The vCPU registers, as text (for forensics when a run fails).
     pub async fn info_registers(&self) -> Result<String, GuestError> {
         self.human("info registers").await

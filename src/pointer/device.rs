@@ -8,36 +8,12 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::display::{DisplayError, GuestPointer};
 use crate::rfb::Frame;
 
 use super::PointerError;
 
-/// How the guest interprets pointer events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// The guest has an absolute device (usb-tablet, a VNC server's own desktop): the pointer
-    /// goes where it is told.
-    Absolute,
-    /// The guest has a relative mouse (PS/2): only motion deltas, accelerated by the guest.
-    Relative,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Absolute => "absolute",
-            Mode::Relative => "relative",
-        }
-    }
-}
-
-/// Button bits as in the RFB PointerEvent message.
-pub mod buttons {
-    pub const LEFT: u8 = 1;
-    pub const MIDDLE: u8 = 2;
-    pub const RIGHT: u8 = 4;
-}
+pub use crate::display::pointer::{Mode, buttons};
 
 /// A mouse the loop can move and a screen it can look at.
 pub trait PointerDevice: Send {
@@ -62,4 +38,43 @@ pub trait PointerDevice: Send {
     /// screen to update and then to go quiet (or for a short deadline when nothing changes,
     /// which is what happens when a move does nothing).
     fn settled_frame(&mut self) -> impl Future<Output = Result<Arc<Frame>, PointerError>> + Send;
+}
+
+fn device(e: DisplayError) -> PointerError {
+    PointerError::Device(e.to_string())
+}
+
+/// Every pointer a display hands out is a device for the loop.
+impl<P: GuestPointer> PointerDevice for P {
+    fn mode(&self) -> Mode {
+        GuestPointer::mode(self)
+    }
+
+    fn move_rel(
+        &mut self,
+        dx: i32,
+        dy: i32,
+    ) -> impl Future<Output = Result<(), PointerError>> + Send {
+        let sent = GuestPointer::move_rel(self, dx, dy);
+        async move { sent.await.map_err(device) }
+    }
+
+    fn move_abs(
+        &mut self,
+        x: u32,
+        y: u32,
+    ) -> impl Future<Output = Result<(), PointerError>> + Send {
+        let sent = GuestPointer::move_abs(self, x, y);
+        async move { sent.await.map_err(device) }
+    }
+
+    fn set_buttons(&mut self, mask: u8) -> impl Future<Output = Result<(), PointerError>> + Send {
+        let sent = GuestPointer::set_buttons(self, mask);
+        async move { sent.await.map_err(device) }
+    }
+
+    fn settled_frame(&mut self) -> impl Future<Output = Result<Arc<Frame>, PointerError>> + Send {
+        let settled = GuestPointer::settled_frame(self);
+        async move { settled.await.map_err(device) }
+    }
 }

@@ -10,8 +10,9 @@
 //! the acceleration. The last pixels are fudged with small moves that grow while a move does
 //! nothing. Where the guest has an absolute device (usb-tablet) one step suffices.
 //!
-//! The loop talks to a [`PointerDevice`], so the same code drives the real
-//! [`crate::rfb`] session and the [`simulated`] guest used by the property tests.
+//! The loop talks to a [`PointerDevice`], so the same code drives the guest's pointer as a
+//! [`crate::display::Display`] hands it out (VNC or QMP) and the [`simulated`] guest used by the
+//! property tests.
 
 pub mod converge;
 pub mod cursor;
@@ -19,14 +20,14 @@ pub mod detect;
 pub mod device;
 pub mod error;
 pub mod locate;
+pub mod mouse_state;
 pub mod plan;
-pub mod qmp;
 pub mod screen_click;
 pub mod simulated;
-pub mod vnc;
 
 pub use converge::{MoveOptions, MoveReport, Pointer};
 pub use cursor::CursorSprite;
 pub use device::{Mode, PointerDevice};
 pub use error::PointerError;
 pub use locate::{Found, Locator};
+pub use mouse_state::{GuestMouse, MouseState};

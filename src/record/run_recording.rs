@@ -13,7 +13,8 @@ use super::follow::follow;
 use super::manifest::Manifest;
 use super::recorder::discard;
 use super::{FrameSink, RecordError, Recorder, RecorderOptions};
-use crate::rfb::{Frame, Session};
+use crate::display::Display;
+use crate::rfb::Frame;
 
 /// Where the screen's newest frame can be had at the end of a run.
 type LastFrame = Box<dyn FnOnce() -> Option<Arc<Frame>> + Send>;
@@ -45,20 +46,20 @@ impl Keep {
 }
 
 impl RunRecording {
-    /// Starts recording `session` into `run_dir`; `origin` is the run's t = 0 (the instant
-    /// `events.jsonl` counts from). Must be called inside a tokio runtime.
+    /// Starts recording `display` (a VNC session, QEMU's screendumps) into `run_dir`; `origin`
+    /// is the run's t = 0 (the instant `events.jsonl` counts from). Must be called inside a
+    /// tokio runtime.
     pub fn start(
         run_dir: &Path,
         origin: Instant,
-        session: &Session,
+        display: Arc<dyn Display>,
         options: RecorderOptions,
     ) -> Result<RunRecording, RecordError> {
-        RunRecording::start_fed(run_dir, origin, options, |sink| follow(session, sink))
+        RunRecording::start_fed(run_dir, origin, options, |sink| follow(display, sink))
     }
 
-    /// Like [`start`](Self::start) for a screen that is not a VNC session (e.g. QEMU's
-    /// screendumps): `feed` spawns the task that pushes its frames into the sink until the sink
-    /// is closed.
+    /// Like [`start`](Self::start) for frames that do not come from a display (synthetic ones):
+    /// `feed` spawns the task that pushes them into the sink until the sink is closed.
     pub fn start_fed(
         run_dir: &Path,
         origin: Instant,

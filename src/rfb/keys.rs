@@ -2,6 +2,11 @@
 //! (every VNC server) and XT scancodes (QEMU's extended key event, independent of the guest's
 //! keyboard layout).
 //!
+//! This is the one key table: the VNC session sends its keysyms (and, to QEMU, its scancodes),
+//! and QEMU's monitor (`--watch qmp`, QMP `send-key`) sends the same scancodes as key numbers,
+//! so a name means the same physical key whichever way the guest is driven. The names are
+//! listed in docs/scripting.md (tests/key_table.rs checks both back ends against that list).
+//!
 //! A combo is key names joined by `-`: `ret`, `ctrl-alt-delete`, `shift-tab`, `alt-f4`, `a`,
 //! `ctrl-c`. Modifiers are pressed in order, the key is pressed and released, then the
 //! modifiers are released in reverse order.
@@ -33,6 +38,26 @@ impl Key {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Combo {
     pub keys: Vec<Key>,
+}
+
+/// One key going down or up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyEvent {
+    pub key: Key,
+    pub down: bool,
+}
+
+impl Combo {
+    /// What pressing the combo sends: every key down in order, then up in reverse order.
+    pub fn events(&self) -> Vec<KeyEvent> {
+        let downs = self.keys.iter().map(|&key| KeyEvent { key, down: true });
+        let ups = self
+            .keys
+            .iter()
+            .rev()
+            .map(|&key| KeyEvent { key, down: false });
+        downs.chain(ups).collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,12 +125,16 @@ const NAMED: &[(&str, Key)] = &[
     ("control", CTRL),
     ("ctrl_r", Key::new(0xffe4, 0xe01d)),
     ("alt", ALT),
+    ("alt_r", Key::new(0xffea, 0xe038)),
     ("altgr", Key::new(0xfe03, 0xe038)),
     ("super", Key::new(0xffeb, 0xe05b)),
     ("meta", Key::new(0xffeb, 0xe05b)),
     ("win", Key::new(0xffeb, 0xe05b)),
+    ("meta_l", Key::new(0xffeb, 0xe05b)),
+    ("meta_r", Key::new(0xffec, 0xe05c)),
     ("menu", Key::new(0xff67, 0xe05d)),
     ("capslock", Key::new(0xffe5, 0x3a)),
+    ("caps_lock", Key::new(0xffe5, 0x3a)),
     ("numlock", Key::new(0xff7f, 0x45)),
     ("scrolllock", Key::new(0xff14, 0x46)),
     ("print", Key::new(0xff61, 0xe037)),
@@ -117,6 +146,11 @@ const NAMED: &[(&str, Key)] = &[
     ("dot", Key::new(0x002e, 0x34)),
     ("slash", Key::new(0x002f, 0x35)),
     ("backslash", Key::new(0x005c, 0x2b)),
+    ("semicolon", Key::new(0x003b, 0x27)),
+    ("apostrophe", Key::new(0x0027, 0x28)),
+    ("bracket_left", Key::new(0x005b, 0x1a)),
+    ("bracket_right", Key::new(0x005d, 0x1b)),
+    ("grave_accent", Key::new(0x0060, 0x29)),
 ];
 
 /// US-layout scancode of the key that produces the printable ASCII `c`, and whether shift is

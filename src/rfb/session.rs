@@ -364,22 +364,11 @@ impl Session {
     }
 
     fn key_bytes(&self, k: &keys::Key, down: bool) -> Vec<u8> {
-        if self.is_qemu() {
-            msg::qemu_key_event(down, k.keysym, k.qemu_keycode())
-        } else {
-            msg::key_event(down, k.keysym)
-        }
+        msg::key_events(&[keys::KeyEvent { key: *k, down }], self.is_qemu())
     }
 
     fn combo_bytes(&self, combo: &Combo) -> Vec<u8> {
-        let mut bytes = Vec::new();
-        for k in &combo.keys {
-            bytes.extend(self.key_bytes(k, true));
-        }
-        for k in combo.keys.iter().rev() {
-            bytes.extend(self.key_bytes(k, false));
-        }
-        bytes
+        msg::key_events(&combo.events(), self.is_qemu())
     }
 
     /// Queues bytes for the writer and waits until they were written.

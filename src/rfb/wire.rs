@@ -153,6 +153,20 @@ pub mod msg {
         m
     }
 
+    /// Key events as sent to a server: QEMU's extended key events (keysym and scancode) when
+    /// `qemu`, else plain KeyEvents (keysym).
+    pub fn key_events(events: &[crate::rfb::keys::KeyEvent], qemu: bool) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for e in events {
+            bytes.extend(if qemu {
+                qemu_key_event(e.down, e.key.keysym, e.key.qemu_keycode())
+            } else {
+                key_event(e.down, e.key.keysym)
+            });
+        }
+        bytes
+    }
+
     pub fn pointer_event(buttons: u8, x: u16, y: u16) -> Vec<u8> {
         let mut m = vec![5u8, buttons];
         m.extend_from_slice(&x.to_be_bytes());

@@ -57,9 +57,8 @@ pub(crate) async fn drive(
         display,
         qmp,
         serial,
-        session,
     } = guest;
-    live.recording = recording::start(results, started, session.as_ref(), &display, followers);
+    live.recording = recording::start(results, started, &display, followers);
     let ctx = Arc::new(
         RunContext::builder(
             display,

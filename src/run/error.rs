@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
+use crate::display::DisplayError;
 use crate::guest::GuestError;
 use crate::report::ReportError;
 use crate::rfb::RfbError;
 use crate::screen::ScreenError;
-use crate::script::ScriptError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -44,7 +44,7 @@ pub enum RunError {
         source: Box<RfbError>,
     },
     #[error("watching the screen over QMP: {0}")]
-    QmpDisplay(#[source] ScriptError),
+    QmpDisplay(#[source] DisplayError),
     #[error("interrupted while starting the guest: {why}")]
     Interrupted { why: String },
 }

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use super::options::Watch;
 use super::{RunError, RunOptions};
+use crate::display::{Display, QmpDisplay, VncDisplay};
 use crate::guest::{Qemu, Qmp, SerialLog};
 use crate::report::{ResultsDir, RunObserver};
 use crate::rfb::{Addr, ConnectOptions, Session};
-use crate::script::{Display, QmpDisplay, VncDisplay};
 
 /// How long QEMU's monitor may take to answer its greeting.
 const QMP_CONNECT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -23,8 +23,6 @@ pub(crate) struct Guest {
     pub qmp: Option<Arc<Qmp>>,
     /// The serial port (a launched guest only).
     pub serial: Option<Arc<SerialLog>>,
-    /// The VNC session the display is (the recording follows it); None when watched over QMP.
-    pub session: Option<Session>,
 }
 
 /// Reaches the guest of `options`. A QEMU it launches is put into `qemu` at once, so that the
@@ -49,10 +47,9 @@ pub(crate) async fn reach(
             };
             let session = connect(addr, opts).await?;
             Ok(Guest {
-                display: Arc::new(VncDisplay::new(session.clone())),
+                display: Arc::new(VncDisplay::new(session)),
                 qmp: None,
                 serial: None,
-                session: Some(session),
             })
         }
         None => {
@@ -63,28 +60,27 @@ pub(crate) async fn reach(
             let paths = launched.paths().clone();
             let qmp = Arc::new(Qmp::connect(&paths.qmp_socket, QMP_CONNECT_TIMEOUT).await?);
             let serial = Some(Arc::new(SerialLog::new(&paths.serial_log)));
-            let (display, session): (Arc<dyn Display>, _) = match options.watch {
+            let display: Arc<dyn Display> = match options.watch {
                 Watch::Vnc => {
                     let opts = ConnectOptions {
                         connect_timeout: harness.timeouts.start,
                         ..Default::default()
                     };
                     let session = connect(&Addr::Unix(paths.vnc_socket.clone()), opts).await?;
-                    (Arc::new(VncDisplay::new(session.clone())), Some(session))
+                    Arc::new(VncDisplay::new(session))
                 }
                 Watch::Qmp => {
                     let dump = paths.runtime_dir.join("screen.ppm");
                     let display = QmpDisplay::start(qmp.clone(), dump, QMP_POLL_INTERVAL)
                         .await
                         .map_err(RunError::QmpDisplay)?;
-                    (Arc::new(display), None)
+                    Arc::new(display)
                 }
             };
             Ok(Guest {
                 display,
                 qmp: Some(qmp),
                 serial,
-                session,
             })
         }
     }

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
-use super::display::Display;
-use super::mouse::MouseState;
+use crate::display::Display;
 use crate::guest::{Qmp, SerialLog};
+use crate::pointer::MouseState;
 use crate::report::{Event, RunObserver};
 use crate::screen::ScreenSet;
 

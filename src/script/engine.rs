@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use rhai::{Engine, EvalAltResult, Position};
 
-use super::api;
 use super::context::{RunContext, Stop};
+use super::register;
 use crate::report::Status;
 
 /// How a macro ended.
@@ -40,7 +40,7 @@ pub fn engine(ctx: &Arc<RunContext>, max_operations: u64) -> Engine {
                 .with("line", pos.line().unwrap_or(0)),
         )
     });
-    api::register(&mut engine, ctx);
+    register::register(&mut engine, ctx);
     engine
 }
 

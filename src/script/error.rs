@@ -21,3 +21,9 @@ pub enum ScriptError {
     #[error("display: {0}")]
     Display(String),
 }
+
+impl From<crate::display::DisplayError> for ScriptError {
+    fn from(e: crate::display::DisplayError) -> ScriptError {
+        ScriptError::Display(e.to_string())
+    }
+}

@@ -17,7 +17,6 @@
 //! the guest draws into the framebuffer.
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,167 +24,13 @@ use std::time::{Duration, Instant};
 use rhai::{Dynamic, Engine, EvalAltResult, INT};
 use serde_json::Value;
 
-use super::api::{RhaiResult, error, seconds};
 use super::context::RunContext;
+use super::convert::{RhaiResult, error, seconds};
+use super::waits::{Awaited, best_json};
 use crate::pointer::device::buttons;
-use crate::pointer::qmp::{LatestFrame, QmpPointer};
 use crate::pointer::screen_click::click_point;
-use crate::pointer::vnc::VncPointer;
-use crate::pointer::{
-    CursorSprite, Found, Locator, Mode, MoveOptions, MoveReport, Pointer, PointerDevice,
-    PointerError,
-};
+use crate::pointer::{GuestMouse, MouseState, MoveOptions, MoveReport, Pointer, PointerError};
 use crate::rfb::{Frame, Rect};
-
-/// The mouse a run drives: over its VNC connection, or through QEMU's monitor when the screen
-/// is watched with `--watch qmp`.
-pub enum GuestMouse {
-    Vnc(VncPointer),
-    Qmp(QmpPointer),
-}
-
-impl PointerDevice for GuestMouse {
-    fn mode(&self) -> Mode {
-        match self {
-            GuestMouse::Vnc(d) => d.mode(),
-            GuestMouse::Qmp(d) => d.mode(),
-        }
-    }
-
-    async fn move_rel(&mut self, dx: i32, dy: i32) -> Result<(), PointerError> {
-        match self {
-            GuestMouse::Vnc(d) => d.move_rel(dx, dy).await,
-            GuestMouse::Qmp(d) => d.move_rel(dx, dy).await,
-        }
-    }
-
-    async fn move_abs(&mut self, x: u32, y: u32) -> Result<(), PointerError> {
-        match self {
-            GuestMouse::Vnc(d) => d.move_abs(x, y).await,
-            GuestMouse::Qmp(d) => d.move_abs(x, y).await,
-        }
-    }
-
-    async fn set_buttons(&mut self, mask: u8) -> Result<(), PointerError> {
-        match self {
-            GuestMouse::Vnc(d) => d.set_buttons(mask).await,
-            GuestMouse::Qmp(d) => d.set_buttons(mask).await,
-        }
-    }
-
-    async fn settled_frame(&mut self) -> Result<Arc<Frame>, PointerError> {
-        match self {
-            GuestMouse::Vnc(d) => d.settled_frame().await,
-            GuestMouse::Qmp(d) => d.settled_frame().await,
-        }
-    }
-}
-
-/// The run's mouse: the cursor pictures, and the pointer once a mouse function was called.
-pub struct MouseState {
-    cursors: PathBuf,
-    /// Loaded on first use (`None` until then); moved into the pointer when it is made.
-    locator: Option<Locator>,
-    pointer: Option<Pointer<GuestMouse>>,
-    /// Where the cursor was last seen while watching the screen.
-    seen: Option<Found>,
-    load_warned: bool,
-}
-
-impl MouseState {
-    /// Cursor pictures from `cursors` (`<name>.png` + optional `<name>.toml`; an absent folder
-    /// is no pictures: the pointer then detects the cursor by moving it).
-    pub fn new(cursors: PathBuf) -> MouseState {
-        MouseState {
-            cursors,
-            locator: None,
-            pointer: None,
-            seen: None,
-            load_warned: false,
-        }
-    }
-
-    pub fn cursors_dir(&self) -> &std::path::Path {
-        &self.cursors
-    }
-
-    fn load(&mut self) -> Result<(), PointerError> {
-        if self.locator.is_none() && self.pointer.is_none() {
-            self.locator = Some(Locator::new(CursorSprite::load_dir(&self.cursors)?));
-        }
-        Ok(())
-    }
-
-    fn locator_mut(&mut self) -> Option<&mut Locator> {
-        match &mut self.pointer {
-            Some(p) => Some(p.locator_mut()),
-            None => self.locator.as_mut(),
-        }
-    }
-
-    /// What a screen comparison should leave out of `frame`: the cursor's rectangle, where a
-    /// known cursor picture is drawn into the framebuffer (a software cursor); nothing where
-    /// the server sends the cursor separately. `fresh` (the first frame of a wait) searches the
-    /// whole frame; after that only where the screen changed and where the cursor was.
-    pub fn ignore_rects(&mut self, frame: &Frame, fresh: bool) -> Vec<Rect> {
-        if let Err(e) = self.load() {
-            if !self.load_warned {
-                tracing::warn!("cursor pictures: {e}; the cursor is not left out of matching");
-                self.load_warned = true;
-            }
-            self.locator = Some(Locator::default());
-        }
-        let near = self.seen.map(|f| (f.x, f.y)).or_else(|| {
-            self.pointer
-                .as_ref()
-                .and_then(|p| p.cursor_rect())
-                .map(|r| (r.x, r.y))
-        });
-        let full = fresh || self.seen.is_some();
-        let Some(locator) = self.locator_mut() else {
-            return Vec::new();
-        };
-        if locator.sprites().is_empty() && frame.cursor.is_none() {
-            return Vec::new();
-        }
-        let found = if full {
-            locator.find_in_frame(frame, near)
-        } else {
-            locator.find_in_damage(frame, near)
-        };
-        self.seen = found;
-        found.map(|f| f.rect).into_iter().collect()
-    }
-
-    /// The pointer on `ctx`'s VNC session, made on first use.
-    fn pointer(&mut self, ctx: &RunContext) -> Result<&mut Pointer<GuestMouse>, String> {
-        if self.pointer.is_none() {
-            let device = match (ctx.display.vnc_session(), &ctx.qmp) {
-                (Some(session), _) => GuestMouse::Vnc(VncPointer::new(session)),
-                (None, Some(qmp)) => {
-                    let display = ctx.display.clone();
-                    let latest: LatestFrame = Box::new(move || display.latest().ok());
-                    GuestMouse::Qmp(
-                        ctx.handle
-                            .block_on(QmpPointer::new(qmp.clone(), latest))
-                            .map_err(|e| e.to_string())?,
-                    )
-                }
-                (None, None) => {
-                    return Err(
-                        "this display has no way to move the mouse (neither a VNC connection \
-                         nor QEMU's monitor)"
-                            .into(),
-                    );
-                }
-            };
-            self.load().map_err(|e| e.to_string())?;
-            let locator = self.locator.take().unwrap_or_default();
-            self.pointer = Some(Pointer::new(device, locator));
-        }
-        Ok(self.pointer.as_mut().expect("made above"))
-    }
-}
 
 /// "left", "middle" or "right".
 fn button(name: &str) -> RhaiResult<u8> {
@@ -237,7 +82,7 @@ impl RunContext {
         self.check_cancel()?;
         let mut state = self.mouse_state();
         let pointer = state
-            .pointer(self)
+            .pointer(self.display.as_ref())
             .map_err(|m| error(format!("{call}: {m}")))?;
         let cancel = self.cancel.clone();
         let done = self.handle.block_on(async {
@@ -368,76 +213,48 @@ impl RunContext {
         Ok(())
     }
 
-    /// Waits up to `timeout` for screen `name` (the cursor left out), then clicks its click
-    /// point where it was found.
+    /// Waits up to `timeout` for screen `name` (the cursor left out) with the same incremental
+    /// wait as `wait_screen` — so a timeout leaves the same evidence (`best` in the event, the
+    /// checks for `forensics/`) — then clicks its click point where it was found.
     fn click_screen(&self, name: &str, timeout: &Dynamic) -> RhaiResult<String> {
         let call = format!("click_screen({name:?})");
         let step = self.next_step();
         let timeout = seconds(timeout, "timeout")?;
-        let reference = self
-            .screens
-            .get(name)
-            .ok_or_else(|| {
-                let known: Vec<&str> = self.screens.names().collect();
-                error(format!(
-                    "{call}: no screen {name:?} in {} (it has: {})",
-                    self.screens.dir().display(),
-                    known.join(", ")
-                ))
-            })?
-            .clone();
+        let refs = self.references(&[name.to_string()], &format!("{call}: "))?;
+        let reference = refs[0].clone();
         let start = Instant::now();
-        let mut frames = self.display.subscribe();
-        let mut frame = self.display.latest().map_err(|e| error(e.to_string()))?;
-        let mut best = 0.0_f64;
-        let mut fresh = true;
-        let (point, similarity) = loop {
-            self.check_cancel()?;
-            let ignore = self.cursor_ignore(&frame, fresh);
-            fresh = false;
-            let result = reference.check_ignoring(&frame.image, &ignore);
-            best = best.max(result.similarity);
-            if result.matched
-                && let Some(p) = click_point(&reference, &result)
-            {
-                break (p, result.similarity);
-            }
-            let elapsed = start.elapsed();
-            if elapsed >= timeout {
-                let mut message = format!(
-                    "{call}: screen {name} did not appear within {:.0} s (best similarity {best:.3})",
-                    timeout.as_secs_f64()
-                );
-                if let Ok(rel) = self.save_screenshot("click-screen-failure", &frame.image) {
-                    message.push_str(&format!(" (screen saved as {rel})"));
-                }
+        let result = match self.await_screens(step, "click_screen", refs, timeout)? {
+            Awaited::Matched { result, .. } => result,
+            Awaited::TimedOut { best } => {
+                let top = best.values().copied().fold(0.0, f64::max);
                 self.emit(
                     self.event("click_screen")
                         .with("step", step)
                         .with("screen", name)
                         .with("matched", Value::Null)
-                        .with("similarity", best)
-                        .with("duration_s", elapsed.as_secs_f64()),
+                        .with("similarity", top)
+                        .with("best", best_json(&best))
+                        .with("duration_s", start.elapsed().as_secs_f64()),
                 );
+                let mut message = format!(
+                    "{call}: screen {name} did not appear within {:.0} s (best similarity {top:.3})",
+                    timeout.as_secs_f64()
+                );
+                if let Ok(frame) = self.display.latest()
+                    && let Ok(rel) = self.save_screenshot("click-screen-failure", &frame.image)
+                {
+                    message.push_str(&format!(" (screen saved as {rel})"));
+                }
                 self.set_failure(&message);
                 return Err(error(message));
             }
-            self.observer.progress(&crate::report::Progress {
-                step,
-                action: "click_screen".into(),
-                awaiting: name.to_string(),
-                best: Some((name.to_string(), best)),
-                elapsed_s: elapsed.as_secs_f64(),
-                timeout_s: timeout.as_secs_f64(),
-            });
-            if let Some(f) = frames
-                .next((timeout - elapsed).min(Duration::from_millis(500)))
-                .map_err(|e| error(e.to_string()))?
-            {
-                self.observer.frame(&f);
-                frame = f;
-            }
         };
+        let Some(point) = click_point(&reference, &result) else {
+            return Err(error(format!(
+                "{call}: screen {name} matched but has no region to click"
+            )));
+        };
+        let similarity = result.similarity;
         let opts = move_options();
         let report = self.with_pointer(step, &call, move |p| {
             Box::pin(async move { p.click(point.0, point.1, buttons::LEFT, 1, &opts).await })

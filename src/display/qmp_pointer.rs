@@ -1,4 +1,4 @@
-//! A pointer device through QEMU's monitor: motion and buttons with QMP `input-send-event`,
+//! The pointer of a QEMU guest through its monitor: motion and buttons with QMP `input-send-event`,
 //! the screen from whatever polls it (a run watched with `--watch qmp` takes screendumps).
 //!
 //! Why: a run that watches the guest through QMP has no VNC connection to send pointer events
@@ -15,9 +15,8 @@ use tokio::time::Instant;
 use crate::guest::Qmp;
 use crate::rfb::{Frame, Rect};
 
-use super::PointerError;
-use super::device::{Mode, PointerDevice, buttons};
-use super::vnc::Settle;
+use super::DisplayError;
+use super::pointer::{GuestPointer, Mode, PointerFuture, Settle, buttons};
 
 /// The newest frame of the screen (None while there is none yet).
 pub type LatestFrame = Box<dyn Fn() -> Option<Arc<Frame>> + Send + Sync>;
@@ -38,14 +37,14 @@ pub struct QmpPointer {
     sent: bool,
 }
 
-fn device(e: impl std::fmt::Display) -> PointerError {
-    PointerError::Device(format!("QMP: {e}"))
+fn device(e: impl std::fmt::Display) -> DisplayError {
+    DisplayError::QmpReply(e.to_string())
 }
 
 impl QmpPointer {
     /// Asks QEMU which mouse is current (`query-mice`): absolute (usb-tablet) or relative.
     /// Screen updates come from polling, so the settle times are longer than over VNC.
-    pub async fn new(qmp: Arc<Qmp>, latest: LatestFrame) -> Result<QmpPointer, PointerError> {
+    pub async fn new(qmp: Arc<Qmp>, latest: LatestFrame) -> Result<QmpPointer, DisplayError> {
         let mice = qmp.execute("query-mice", None).await.map_err(device)?;
         let mode = mode_of(&mice)?;
         let serial = latest().map_or(0, |f| f.serial);
@@ -65,7 +64,7 @@ impl QmpPointer {
         })
     }
 
-    async fn send(&self, events: Vec<Value>) -> Result<(), PointerError> {
+    async fn send(&self, events: Vec<Value>) -> Result<(), DisplayError> {
         self.qmp
             .execute("input-send-event", Some(json!({ "events": events })))
             .await
@@ -94,7 +93,7 @@ impl QmpPointer {
 }
 
 /// The current mouse of a `query-mice` reply.
-fn mode_of(mice: &Value) -> Result<Mode, PointerError> {
+fn mode_of(mice: &Value) -> Result<Mode, DisplayError> {
     let list = mice
         .as_array()
         .ok_or_else(|| device(format!("query-mice: expected a list, got {mice}")))?;
@@ -114,12 +113,26 @@ fn button_event(name: &str, down: bool) -> Value {
     json!({ "type": "btn", "data": { "button": name, "down": down } })
 }
 
-impl PointerDevice for QmpPointer {
+impl GuestPointer for QmpPointer {
     fn mode(&self) -> Mode {
         self.mode
     }
+    fn move_rel(&mut self, dx: i32, dy: i32) -> PointerFuture<'_, ()> {
+        Box::pin(self.send_rel(dx, dy))
+    }
+    fn move_abs(&mut self, x: u32, y: u32) -> PointerFuture<'_, ()> {
+        Box::pin(self.send_abs(x, y))
+    }
+    fn set_buttons(&mut self, mask: u8) -> PointerFuture<'_, ()> {
+        Box::pin(self.send_buttons(mask))
+    }
+    fn settled_frame(&mut self) -> PointerFuture<'_, Arc<Frame>> {
+        Box::pin(self.settle_frame())
+    }
+}
 
-    async fn move_rel(&mut self, dx: i32, dy: i32) -> Result<(), PointerError> {
+impl QmpPointer {
+    async fn send_rel(&mut self, dx: i32, dy: i32) -> Result<(), DisplayError> {
         self.sent = true;
         self.send(vec![
             json!({ "type": "rel", "data": { "axis": "x", "value": dx } }),
@@ -128,7 +141,7 @@ impl PointerDevice for QmpPointer {
         .await
     }
 
-    async fn move_abs(&mut self, x: u32, y: u32) -> Result<(), PointerError> {
+    async fn send_abs(&mut self, x: u32, y: u32) -> Result<(), DisplayError> {
         self.sent = true;
         let (w, h) = self.size();
         let scale = |v: u32, n: u32| v.min(n - 1) as u64 * ABS_MAX / (n.max(2) - 1) as u64;
@@ -139,7 +152,7 @@ impl PointerDevice for QmpPointer {
         .await
     }
 
-    async fn set_buttons(&mut self, mask: u8) -> Result<(), PointerError> {
+    async fn send_buttons(&mut self, mask: u8) -> Result<(), DisplayError> {
         let changed = self.buttons ^ mask;
         self.buttons = mask;
         self.sent = true;
@@ -158,7 +171,7 @@ impl PointerDevice for QmpPointer {
         self.send(events).await
     }
 
-    async fn settled_frame(&mut self) -> Result<Arc<Frame>, PointerError> {
+    async fn settle_frame(&mut self) -> Result<Arc<Frame>, DisplayError> {
         let start = Instant::now();
         let deadline = start + self.settle.max;
         let mut waited_for_first = !self.sent;

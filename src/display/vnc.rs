@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use tokio::runtime::Handle;
 
-use super::ScriptError;
-use super::display::{Display, FrameSource};
+use super::{Display, DisplayError, FrameSource, GuestPointer, VncPointer};
 use crate::rfb::{Frame, FrameStream, RfbError, Session};
 
 pub struct VncDisplay {
@@ -31,12 +30,12 @@ impl VncDisplay {
     }
 }
 
-fn err(e: RfbError) -> ScriptError {
-    ScriptError::Display(e.to_string())
+fn err(e: RfbError) -> DisplayError {
+    DisplayError::Rfb(e)
 }
 
 impl Display for VncDisplay {
-    fn latest(&self) -> Result<Arc<Frame>, ScriptError> {
+    fn latest(&self) -> Result<Arc<Frame>, DisplayError> {
         if let Some(e) = self.session.ended() {
             return Err(err(e));
         }
@@ -50,15 +49,15 @@ impl Display for VncDisplay {
         })
     }
 
-    fn key(&self, combo: &str) -> Result<(), ScriptError> {
+    fn key(&self, combo: &str) -> Result<(), DisplayError> {
         self.handle.block_on(self.session.key(combo)).map_err(err)
     }
 
-    fn vnc_session(&self) -> Option<Session> {
-        Some(self.session.clone())
+    fn pointer(&self) -> Result<Box<dyn GuestPointer>, DisplayError> {
+        Ok(Box::new(VncPointer::new(self.session.clone())))
     }
 
-    fn type_text(&self, text: &str) -> Result<(), ScriptError> {
+    fn type_text(&self, text: &str) -> Result<(), DisplayError> {
         self.handle
             .block_on(self.session.type_text(text, self.per_key_delay))
             .map_err(err)
@@ -71,7 +70,7 @@ struct VncFrames {
 }
 
 impl FrameSource for VncFrames {
-    fn next(&mut self, timeout: Duration) -> Result<Option<Arc<Frame>>, ScriptError> {
+    fn next(&mut self, timeout: Duration) -> Result<Option<Arc<Frame>>, DisplayError> {
         match self.handle.block_on(self.stream.next(timeout)) {
             Ok(f) => Ok(Some(f)),
             Err(RfbError::FrameTimeout(_)) => Ok(None),

@@ -1,5 +1,5 @@
 //! A [`Display`] through QEMU's monitor: the screen by polling QMP `screendump` (the same pixels
-//! VNC would send), keys by QMP `send-key`.
+//! VNC would send), keys by QMP `send-key` (the same scancodes as over VNC, see [`super::qmp_keys`]).
 //!
 //! Why it exists beside VNC: it needs nothing but the QMP socket vncpilot already holds, so it
 //! works whatever the VNC side does, and it gives frames with exact damage rectangles (computed
@@ -11,11 +11,11 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use image::RgbImage;
+use serde_json::Value;
 use tokio::runtime::Handle;
 
-use super::ScriptError;
-use super::display::{Display, FrameSource};
-use super::qmp_keys::{char_qcodes, combo_qcodes};
+use super::qmp_keys::{combo_arguments, text_arguments};
+use super::{Display, DisplayError, FrameSource, GuestPointer, LatestFrame, QmpPointer};
 use crate::guest::Qmp;
 use crate::rfb::{Frame, Rect};
 
@@ -49,7 +49,7 @@ impl QmpDisplay {
         qmp: Arc<Qmp>,
         dump_path: PathBuf,
         interval: Duration,
-    ) -> Result<QmpDisplay, ScriptError> {
+    ) -> Result<QmpDisplay, DisplayError> {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 latest: None,
@@ -78,11 +78,11 @@ impl QmpDisplay {
                     break;
                 }
                 if let Some(e) = &st.error {
-                    return Err(ScriptError::Display(e.clone()));
+                    return Err(DisplayError::Screen(e.clone()));
                 }
             }
             if Instant::now() > deadline {
-                return Err(ScriptError::Display(
+                return Err(DisplayError::Screen(
                     "no screendump from QEMU within 20 s".into(),
                 ));
             }
@@ -91,10 +91,10 @@ impl QmpDisplay {
         Ok(display)
     }
 
-    fn send(&self, qcodes: &[&str]) -> Result<(), ScriptError> {
+    fn send(&self, arguments: Value) -> Result<(), DisplayError> {
         self.handle
-            .block_on(self.qmp.send_key(qcodes))
-            .map_err(|e| ScriptError::Display(e.to_string()))?;
+            .block_on(self.qmp.execute("send-key", Some(arguments)))?;
+
         std::thread::sleep(self.per_key_delay);
         Ok(())
     }
@@ -192,13 +192,25 @@ pub fn changed_rect(a: &RgbImage, b: &RgbImage) -> Option<Rect> {
 }
 
 impl Display for QmpDisplay {
-    fn latest(&self) -> Result<Arc<Frame>, ScriptError> {
+    fn latest(&self) -> Result<Arc<Frame>, DisplayError> {
         let st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
         match (&st.latest, &st.error) {
-            (_, Some(e)) => Err(ScriptError::Display(e.clone())),
+            (_, Some(e)) => Err(DisplayError::Screen(e.clone())),
             (Some(f), None) => Ok(f.clone()),
-            (None, None) => Err(ScriptError::Display("no frame yet".into())),
+            (None, None) => Err(DisplayError::Screen("no frame yet".into())),
         }
+    }
+
+    fn pointer(&self) -> Result<Box<dyn GuestPointer>, DisplayError> {
+        let shared = self.shared.clone();
+        let latest: LatestFrame = Box::new(move || {
+            let st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.latest.clone()
+        });
+        let pointer = self
+            .handle
+            .block_on(QmpPointer::new(self.qmp.clone(), latest))?;
+        Ok(Box::new(pointer))
     }
 
     fn subscribe(&self) -> Box<dyn FrameSource> {
@@ -209,23 +221,15 @@ impl Display for QmpDisplay {
         })
     }
 
-    fn key(&self, combo: &str) -> Result<(), ScriptError> {
-        let codes = combo_qcodes(combo).map_err(ScriptError::Display)?;
-        let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
-        self.send(&refs)
+    fn key(&self, combo: &str) -> Result<(), DisplayError> {
+        self.send(combo_arguments(combo)?)
     }
 
-    fn type_text(&self, text: &str) -> Result<(), ScriptError> {
-        // Check everything first: a half-typed command is worse than none.
-        let mut keys = Vec::new();
-        for (i, c) in text.chars().enumerate() {
-            keys.push(char_qcodes(c).ok_or_else(|| {
-                ScriptError::Display(format!(
-                    "character {i} ({c:?}) cannot be typed on a US keyboard through QMP"
-                ))
-            })?);
-        }
-        keys.iter().try_for_each(|k| self.send(k))
+    fn type_text(&self, text: &str) -> Result<(), DisplayError> {
+        // Everything is checked first: a half-typed command is worse than none.
+        text_arguments(text)?
+            .into_iter()
+            .try_for_each(|arguments| self.send(arguments))
     }
 }
 
@@ -235,12 +239,12 @@ struct Subscriber {
 }
 
 impl FrameSource for Subscriber {
-    fn next(&mut self, timeout: Duration) -> Result<Option<Arc<Frame>>, ScriptError> {
+    fn next(&mut self, timeout: Duration) -> Result<Option<Arc<Frame>>, DisplayError> {
         let deadline = Instant::now() + timeout;
         let mut st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if let Some(e) = &st.error {
-                return Err(ScriptError::Display(e.clone()));
+                return Err(DisplayError::Screen(e.clone()));
             }
             if let Some(latest) = st.latest.clone()
                 && latest.serial > self.seen

@@ -1,4 +1,5 @@
-//! The real pointer device: an [`rfb::Session`](crate::rfb::Session).
+//! The pointer of a VNC session: PointerEvents (absolute, or relative through QEMU's pointer type
+//! change extension) on the session the screen comes from.
 //!
 //! "The frame after the move has shown" is the subtle part: the guest handles the event, redraws
 //! its cursor, and the VNC server notices the change at its next refresh (QEMU polls its dirty
@@ -9,35 +10,13 @@
 //! cursor could have gone.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::rfb::{Frame, FrameStream, PointerMode, Rect, RfbError, Session};
 
-use super::PointerError;
-use super::device::{Mode, PointerDevice};
-
-/// How long to wait for a move to show.
-#[derive(Clone, Debug)]
-pub struct Settle {
-    /// Wait at most this long for the first update after an event.
-    pub first_update: Duration,
-    /// The screen counts as settled after this long without an update.
-    pub quiet: Duration,
-    /// Never wait longer than this in all.
-    pub max: Duration,
-}
-
-impl Default for Settle {
-    fn default() -> Self {
-        Settle {
-            first_update: Duration::from_millis(1500),
-            quiet: Duration::from_millis(120),
-            max: Duration::from_secs(4),
-        }
-    }
-}
+use super::DisplayError;
+use super::pointer::{GuestPointer, Mode, PointerFuture, Settle};
 
 /// The pointer of a VNC session.
 pub struct VncPointer {
@@ -92,12 +71,26 @@ impl VncPointer {
     }
 }
 
-fn device(e: RfbError) -> PointerError {
-    PointerError::Device(e.to_string())
+impl GuestPointer for VncPointer {
+    fn mode(&self) -> Mode {
+        self.current_mode()
+    }
+    fn move_rel(&mut self, dx: i32, dy: i32) -> PointerFuture<'_, ()> {
+        Box::pin(self.send_rel(dx, dy))
+    }
+    fn move_abs(&mut self, x: u32, y: u32) -> PointerFuture<'_, ()> {
+        Box::pin(self.send_abs(x, y))
+    }
+    fn set_buttons(&mut self, mask: u8) -> PointerFuture<'_, ()> {
+        Box::pin(self.send_buttons(mask))
+    }
+    fn settled_frame(&mut self) -> PointerFuture<'_, Arc<Frame>> {
+        Box::pin(self.settle_frame())
+    }
 }
 
-impl PointerDevice for VncPointer {
-    fn mode(&self) -> Mode {
+impl VncPointer {
+    fn current_mode(&self) -> Mode {
         if let Some(m) = self.mode {
             return m;
         }
@@ -108,29 +101,26 @@ impl PointerDevice for VncPointer {
         }
     }
 
-    async fn move_rel(&mut self, dx: i32, dy: i32) -> Result<(), PointerError> {
+    async fn send_rel(&mut self, dx: i32, dy: i32) -> Result<(), DisplayError> {
         self.sent = true;
-        self.session
-            .pointer_rel(dx, dy, self.buttons)
-            .await
-            .map_err(device)
+        self.session.pointer_rel(dx, dy, self.buttons).await?;
+        Ok(())
     }
 
-    async fn move_abs(&mut self, x: u32, y: u32) -> Result<(), PointerError> {
+    async fn send_abs(&mut self, x: u32, y: u32) -> Result<(), DisplayError> {
         self.sent = true;
         self.last_abs = Some((x, y));
-        self.session
-            .pointer_abs(x, y, self.buttons)
-            .await
-            .map_err(device)
+        self.session.pointer_abs(x, y, self.buttons).await?;
+        Ok(())
     }
 
-    async fn set_buttons(&mut self, mask: u8) -> Result<(), PointerError> {
+    async fn send_buttons(&mut self, mask: u8) -> Result<(), DisplayError> {
         self.buttons = mask;
         self.sent = true;
-        match self.mode() {
+        match self.current_mode() {
             Mode::Relative if self.session.pointer_mode() == PointerMode::Relative => {
-                self.session.pointer_rel(0, 0, mask).await.map_err(device)
+                self.session.pointer_rel(0, 0, mask).await?;
+                Ok(())
             }
             _ => {
                 let latest = self.session.latest();
@@ -138,12 +128,13 @@ impl PointerDevice for VncPointer {
                     .last_abs
                     .or(latest.pointer)
                     .unwrap_or((latest.width() / 2, latest.height() / 2));
-                self.session.pointer_abs(x, y, mask).await.map_err(device)
+                self.session.pointer_abs(x, y, mask).await?;
+                Ok(())
             }
         }
     }
 
-    async fn settled_frame(&mut self) -> Result<Arc<Frame>, PointerError> {
+    async fn settle_frame(&mut self) -> Result<Arc<Frame>, DisplayError> {
         let start = Instant::now();
         let deadline = start + self.settle.max;
         let mut waited_for_first = !self.sent;
@@ -164,7 +155,7 @@ impl PointerDevice for VncPointer {
                     waited_for_first = true;
                 }
                 Err(RfbError::FrameTimeout(_)) => break,
-                Err(e) => return Err(device(e)),
+                Err(e) => return Err(e.into()),
             }
         }
         // The newest frame (possibly one the stream has not handed out yet: its damage too).

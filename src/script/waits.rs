@@ -1,0 +1,367 @@
+//! The waiting macro functions: `wait_screen` / `check_screen` (and the screen wait that
+//! `click_screen` shares), `wait_still`, `wait_change`, `wait_serial`.
+//!
+//! Each is a step: it gets a step number, reports progress while it waits, and ends with one
+//! [`crate::report::Event`]. Waits poll the display at most every half second so that the
+//! cancellation token (Ctrl-C, whole-run timeout) is honoured promptly even though Rhai's own
+//! progress callback cannot run while a host function blocks.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rhai::{Dynamic, EvalAltResult};
+use serde_json::Value;
+
+use super::context::{RunContext, Stop};
+use super::convert::{RhaiResult, error, screen_names, seconds};
+use super::still::StillOptions;
+use crate::report::{Progress, ScreenCheck};
+use crate::screen::{MatchResult, Reference, Watcher};
+
+/// How a screen wait ended.
+pub(crate) enum Awaited {
+    /// `name` matched; `result` is its check (where its regions were found).
+    Matched { name: String, result: MatchResult },
+    /// The time was up: the best similarity of each awaited screen.
+    TimedOut { best: BTreeMap<String, f64> },
+}
+
+/// The best similarities as the events' `best` object.
+pub(crate) fn best_json(best: &BTreeMap<String, f64>) -> serde_json::Map<String, Value> {
+    best.iter()
+        .map(|(n, s)| (n.clone(), Value::from(*s)))
+        .collect()
+}
+
+/// How often a wait wakes up to check for cancellation and report progress.
+const TICK: Duration = Duration::from_millis(500);
+
+impl RunContext {
+    /// Err if the run was stopped (Ctrl-C, whole-run timeout).
+    pub(crate) fn check_cancel(&self) -> RhaiResult<()> {
+        if !self.cancel.is_cancelled() {
+            return Ok(());
+        }
+        Err(error(match self.stop_reason() {
+            Some(Stop::Timeout(d)) => format!("the run's time ({:.0} s) is up", d.as_secs_f64()),
+            Some(Stop::Interrupted(why)) => format!("interrupted: {why}"),
+            None => "cancelled".into(),
+        }))
+    }
+
+    fn fail_with(&self, reason: String) -> Box<EvalAltResult> {
+        self.set_failure(&reason);
+        error(reason)
+    }
+
+    /// `wait_screen` / `check_screen`: waits for any of `names`; the first that matches is
+    /// the result. On a timeout `wait_screen` (`must`) fails the run, `check_screen` returns "".
+    pub(crate) fn wait_screens(
+        &self,
+        action: &str,
+        names: Dynamic,
+        timeout: &Dynamic,
+        must: bool,
+    ) -> RhaiResult<String> {
+        let step = self.next_step();
+        let names = screen_names(names)?;
+        let timeout = seconds(timeout, "timeout")?;
+        let refs = self.references(&names, "")?;
+        let start = Instant::now();
+        match self.await_screens(step, action, refs, timeout)? {
+            Awaited::Matched { name, result } => {
+                self.emit(
+                    self.event(action)
+                        .with("step", step)
+                        .with("screens", names.clone())
+                        .with("matched", name.clone())
+                        .with("similarity", result.similarity)
+                        .with("duration_s", start.elapsed().as_secs_f64()),
+                );
+                Ok(name)
+            }
+            Awaited::TimedOut { best } => {
+                let top = best.values().copied().fold(0.0, f64::max);
+                self.emit(
+                    self.event(action)
+                        .with("step", step)
+                        .with("screens", names.clone())
+                        .with("matched", Value::Null)
+                        .with("similarity", top)
+                        .with("best", best_json(&best))
+                        .with("duration_s", start.elapsed().as_secs_f64()),
+                );
+                if !must {
+                    return Ok(String::new());
+                }
+                let seen: Vec<String> = best.iter().map(|(n, s)| format!("{n} {s:.3}")).collect();
+                Err(self.fail_with(format!(
+                    "screen {} did not appear within {:.0} s (best similarity: {})",
+                    names.join(" | "),
+                    timeout.as_secs_f64(),
+                    seen.join(", ")
+                )))
+            }
+        }
+    }
+
+    /// The reference screens called `names`, or an error (prefixed with `call`) listing the
+    /// screen set's names.
+    pub(crate) fn references(
+        &self,
+        names: &[String],
+        call: &str,
+    ) -> RhaiResult<Vec<Arc<Reference>>> {
+        let mut refs = Vec::new();
+        for n in names {
+            let r = self.screens.get(n).ok_or_else(|| {
+                let known: Vec<&str> = self.screens.names().collect();
+                error(format!(
+                    "{call}no screen {n:?} in {} (it has: {})",
+                    self.screens.dir().display(),
+                    known.join(", ")
+                ))
+            })?;
+            refs.push(r.clone());
+        }
+        Ok(refs)
+    }
+
+    /// The incremental screen wait every screen function shares (`wait_screen`,
+    /// `check_screen`, `click_screen`): a [`Watcher`] re-checks only what changed, with the
+    /// cursor left out; every check is reported ([`ScreenCheck`]: the evidence a failed wait
+    /// leaves under `forensics/`) and the progress line shows the best similarity so far.
+    pub(crate) fn await_screens(
+        &self,
+        step: u64,
+        action: &str,
+        refs: Vec<Arc<Reference>>,
+        timeout: Duration,
+    ) -> RhaiResult<Awaited> {
+        let names: Vec<String> = refs.iter().map(|r| r.name().to_string()).collect();
+        let mut watcher = Watcher::new(refs);
+        let mut best: BTreeMap<String, f64> = names.iter().map(|n| (n.clone(), 0.0)).collect();
+        let start = Instant::now();
+        let mut frames = self.display.subscribe();
+        let mut frame = Some(
+            self.display
+                .latest()
+                .map_err(|e| error(format!("display: {e}")))?,
+        );
+        let mut fresh = true;
+        loop {
+            if let Some(f) = frame.take() {
+                self.observer.frame(&f);
+                // A cursor drawn into the framebuffer must not spoil the match.
+                watcher.set_ignore(self.cursor_ignore(&f, fresh));
+                fresh = false;
+                let mut results = watcher.update(&f);
+                // A match is acted on as soon as it is decided; only when nothing matched
+                // are the failing regions scored in full, for the best similarities and the
+                // evidence of the wait.
+                if !results.iter().any(|(_, m)| m.matched) {
+                    results = watcher.complete(&f.image);
+                }
+                for (name, m) in results {
+                    self.observer.screen_checked(&ScreenCheck {
+                        step,
+                        screen: &name,
+                        result: &m,
+                        frame: &f,
+                    });
+                    let b = best.entry(name.clone()).or_insert(0.0);
+                    *b = b.max(m.similarity);
+                    if m.matched {
+                        return Ok(Awaited::Matched { name, result: m });
+                    }
+                }
+            }
+            self.check_cancel()?;
+            let elapsed = start.elapsed();
+            let top = best
+                .iter()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(n, s)| (n.clone(), *s));
+            self.observer.progress(&Progress {
+                step,
+                action: action.into(),
+                awaiting: names.join("|"),
+                best: top,
+                elapsed_s: elapsed.as_secs_f64(),
+                timeout_s: timeout.as_secs_f64(),
+            });
+            if elapsed >= timeout {
+                return Ok(Awaited::TimedOut { best });
+            }
+            frame = frames
+                .next((timeout - elapsed).min(TICK))
+                .map_err(|e| error(format!("display: {e}")))?;
+        }
+    }
+
+    pub(crate) fn wait_still(
+        &self,
+        still: &Dynamic,
+        timeout: &Dynamic,
+        options: &StillOptions,
+    ) -> RhaiResult<()> {
+        let step = self.next_step();
+        let still = seconds(still, "still time")?;
+        let timeout = seconds(timeout, "timeout")?;
+        let start = Instant::now();
+        let mut quiet_since = Instant::now();
+        let mut frames = self.display.subscribe();
+        // What the screen looked like when it went quiet: small changes are measured against
+        // it, so a cursor blinking on and off stays small while a slow drift adds up.
+        let mut quiet_image = self
+            .display
+            .latest()
+            .map_err(|e| error(format!("display: {e}")))?
+            .image
+            .clone();
+        loop {
+            self.check_cancel()?;
+            if quiet_since.elapsed() >= still {
+                self.emit(
+                    self.event("wait_still")
+                        .with("step", step)
+                        .with("still_s", still.as_secs_f64())
+                        .with("ignored", options.ignore.len())
+                        .with("min_change", options.min_change)
+                        .with("duration_s", start.elapsed().as_secs_f64()),
+                );
+                return Ok(());
+            }
+            let elapsed = start.elapsed();
+            if elapsed >= timeout {
+                self.emit(
+                    self.event("wait_still")
+                        .with("step", step)
+                        .with("still", false)
+                        .with("duration_s", elapsed.as_secs_f64()),
+                );
+                return Err(self.fail_with(format!(
+                    "the screen did not stay still for {:.1} s within {:.0} s",
+                    still.as_secs_f64(),
+                    timeout.as_secs_f64()
+                )));
+            }
+            self.progress(
+                step,
+                "wait_still",
+                format!("{:.1}s still", still.as_secs_f64()),
+                elapsed,
+                timeout,
+            );
+            let wait = (timeout - elapsed)
+                .min(still.saturating_sub(quiet_since.elapsed()))
+                .min(TICK);
+            if let Some(f) = frames
+                .next(wait.max(Duration::from_millis(10)))
+                .map_err(|e| error(format!("display: {e}")))?
+                && options.counts(&f, &quiet_image)
+            {
+                self.observer.frame(&f);
+                quiet_since = Instant::now();
+                quiet_image = f.image.clone();
+            }
+        }
+    }
+
+    pub(crate) fn wait_change(&self, timeout: &Dynamic) -> RhaiResult<()> {
+        let step = self.next_step();
+        let timeout = seconds(timeout, "timeout")?;
+        let start = Instant::now();
+        let mut frames = self.display.subscribe();
+        loop {
+            self.check_cancel()?;
+            let elapsed = start.elapsed();
+            if elapsed >= timeout {
+                self.emit(
+                    self.event("wait_change")
+                        .with("step", step)
+                        .with("changed", false)
+                        .with("duration_s", elapsed.as_secs_f64()),
+                );
+                return Err(self.fail_with(format!(
+                    "the screen did not change within {:.0} s",
+                    timeout.as_secs_f64()
+                )));
+            }
+            self.progress(step, "wait_change", "a change".into(), elapsed, timeout);
+            if let Some(f) = frames
+                .next((timeout - elapsed).min(TICK))
+                .map_err(|e| error(format!("display: {e}")))?
+                && f.damage.iter().any(|d| !d.is_empty())
+            {
+                self.observer.frame(&f);
+                self.emit(
+                    self.event("wait_change")
+                        .with("step", step)
+                        .with("changed", true)
+                        .with("duration_s", start.elapsed().as_secs_f64()),
+                );
+                return Ok(());
+            }
+        }
+    }
+
+    fn progress(
+        &self,
+        step: u64,
+        action: &str,
+        awaiting: String,
+        elapsed: Duration,
+        timeout: Duration,
+    ) {
+        self.observer.progress(&Progress {
+            step,
+            action: action.into(),
+            awaiting,
+            best: None,
+            elapsed_s: elapsed.as_secs_f64(),
+            timeout_s: timeout.as_secs_f64(),
+        });
+    }
+
+    pub(crate) fn wait_serial(&self, pattern: &str, timeout: &Dynamic) -> RhaiResult<String> {
+        let step = self.next_step();
+        let timeout = seconds(timeout, "timeout")?;
+        let serial = self.serial.as_ref().ok_or_else(|| {
+            error("wait_serial: this run has no serial port (attached with --vnc)")
+        })?;
+        let start = Instant::now();
+        self.progress(
+            step,
+            "wait_serial",
+            format!("/{pattern}/"),
+            Duration::ZERO,
+            timeout,
+        );
+        let found = serial.wait_for(pattern, timeout, &self.cancel);
+        let event = self
+            .event("wait_serial")
+            .with("step", step)
+            .with("pattern", pattern)
+            .with("duration_s", start.elapsed().as_secs_f64());
+        match found {
+            Ok(text) => {
+                self.emit(event.with("matched", text.clone()));
+                Ok(text)
+            }
+            Err(crate::guest::GuestError::Timeout { .. }) => {
+                self.emit(event.with("matched", Value::Null));
+                Err(self.fail_with(format!(
+                    "serial output /{pattern}/ did not appear within {:.0} s",
+                    timeout.as_secs_f64()
+                )))
+            }
+            Err(crate::guest::GuestError::Cancelled) => {
+                self.check_cancel()?;
+                Err(error("cancelled"))
+            }
+            Err(e) => Err(error(e.to_string())),
+        }
+    }
+}
