@@ -7,6 +7,7 @@
 //! video and forensics, and [`report`] writes results.
 
 pub mod guest;
+pub mod matrix;
 pub mod pointer;
 pub mod record;
 pub mod report;

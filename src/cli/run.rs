@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tokio::task::JoinHandle;
-use vncpilot::guest::{Qemu, Qmp, SerialLog};
+use vncpilot::guest::{GuestOverrides, Qemu, Qmp, SerialLog};
 use vncpilot::record::forensics::{self, AwaitedScreen, Evidence, RegionReport};
 use vncpilot::record::{FrameSink, Keep, RecorderOptions, RunRecording, ScreenWaits, StepCaptions};
 use vncpilot::report::{
@@ -28,6 +28,10 @@ pub struct RunArgs {
     /// Override a harness variable: --var hostname=box1 (repeatable).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_override)]
     pub vars: Vec<(String, String)>,
+    /// Override a [guest] setting for this run: --guest firmware=uefi, arch=aarch64,
+    /// display=virtio, memory_mib=2048, cpus=2, extra_arg=-no-reboot (repeatable).
+    #[arg(long = "guest", value_name = "NAME=VALUE")]
+    pub guest: Vec<String>,
     /// Attach to a guest somebody else runs (host:display, host::port, unix:/path) instead of
     /// launching QEMU; then there is no QMP (snapshot/revert) and no serial port.
     #[arg(long, value_name = "ADDR")]
@@ -60,7 +64,7 @@ pub enum Watch {
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
-    let harness = match Harness::load(&args.harness, &args.vars) {
+    let harness = match load_harness(&args) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("error: {e}");
@@ -103,6 +107,25 @@ pub fn run(args: RunArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The harness with `--var` and `--guest` applied.
+fn load_harness(args: &RunArgs) -> anyhow::Result<Harness> {
+    let mut harness = Harness::load(&args.harness, &args.vars)?;
+    let mut overrides = GuestOverrides::default();
+    for assignment in &args.guest {
+        overrides.set(assignment).map_err(anyhow::Error::msg)?;
+    }
+    if !overrides.is_empty() {
+        let guest = harness.guest.as_mut().with_context(|| {
+            format!(
+                "--guest: {} has no [guest] section to change",
+                harness.dir.display()
+            )
+        })?;
+        overrides.apply(guest);
+    }
+    Ok(harness)
 }
 
 /// The observers `run` itself reads back at the end.
