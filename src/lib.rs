@@ -10,6 +10,7 @@
 
 pub mod display;
 pub mod guest;
+pub mod matrix;
 pub mod pointer;
 pub mod record;
 pub mod report;

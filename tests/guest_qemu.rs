@@ -5,11 +5,14 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use vncpilot::guest::{Accel, BootMedia, DiskSpec, Qemu, QemuConfig, Qmp};
+use vncpilot::guest::{Accel, Arch, BootMedia, DiskSpec, Firmware, Qemu, QemuConfig, Qmp};
 
 fn config() -> QemuConfig {
     QemuConfig {
         binary: "qemu-system-x86_64".into(),
+        arch: Arch::X86_64,
+        firmware: Firmware::Bios,
+        display: None,
         memory_mib: 64,
         cpus: 1,
         accel: Accel::Tcg,

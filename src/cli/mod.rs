@@ -7,6 +7,7 @@ use vncpilot::report::Status;
 
 mod check;
 mod import_needles;
+mod matrix;
 mod mouse;
 mod replay;
 mod run;
@@ -35,6 +36,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Convert a folder of openQA needles into screens/, masks/ and .toml settings.
     ImportNeedles(import_needles::ImportNeedlesArgs),
+    /// Run a night of a matrix of harnesses × variants in parallel (exit 0 all passed, 1 a cell failed, 2 error).
+    Matrix(matrix::MatrixArgs),
     /// Move the guest's pointer to a pixel or click there (relative mice converge by looking).
     Mouse(mouse::MouseArgs),
     /// Look at a recorded run: the frame at a time, when a screen appeared, report.html.
@@ -55,6 +58,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(a) => return check::run(a),
         Command::ImportNeedles(a) => return import_needles::run(a),
+        Command::Matrix(a) => return matrix::run(a),
         Command::Replay(a) => return replay::run(a),
         Command::Run(a) => return run::run(a),
         Command::Mouse(a) => runtime().and_then(|rt| rt.block_on(mouse::run(a))),

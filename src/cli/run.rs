@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
+use vncpilot::guest::GuestOverrides;
 use vncpilot::report::{self, Status};
 use vncpilot::rfb::Addr;
 use vncpilot::run::{Canceller, Outcome, PasswordSource, ResultsLocation, RunOptions};
@@ -19,6 +21,10 @@ pub struct RunArgs {
     /// Override a harness variable: --var hostname=box1 (repeatable).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_override)]
     pub vars: Vec<(String, String)>,
+    /// Override a [guest] setting for this run: --guest firmware=uefi, arch=aarch64,
+    /// display=virtio, memory_mib=2048, cpus=2, extra_arg=-no-reboot (repeatable).
+    #[arg(long = "guest", value_name = "NAME=VALUE")]
+    pub guest: Vec<String>,
     /// Attach to a guest somebody else runs (host:display, host::port, unix:/path) instead of
     /// launching QEMU; then there is no QMP (snapshot/revert) and no serial port.
     #[arg(long, value_name = "ADDR")]
@@ -51,7 +57,7 @@ pub enum Watch {
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
-    let harness = match Harness::load(&args.harness, &args.vars) {
+    let harness = match load_harness(&args) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("error: {e}");
@@ -137,4 +143,23 @@ async fn cancel_on_signal(canceller: Canceller) {
         }
     };
     canceller.cancel(why);
+}
+
+/// The harness with `--var` and `--guest` applied.
+fn load_harness(args: &RunArgs) -> anyhow::Result<Harness> {
+    let mut harness = Harness::load(&args.harness, &args.vars)?;
+    let mut overrides = GuestOverrides::default();
+    for assignment in &args.guest {
+        overrides.set(assignment).map_err(anyhow::Error::msg)?;
+    }
+    if !overrides.is_empty() {
+        let guest = harness.guest.as_mut().with_context(|| {
+            format!(
+                "--guest: {} has no [guest] section to change",
+                harness.dir.display()
+            )
+        })?;
+        overrides.apply(guest);
+    }
+    Ok(harness)
 }

@@ -4,10 +4,14 @@
 //! outlives a run, whatever way the run ends. [`Qmp`] is the monitor client used for snapshots,
 //! screendumps and register dumps; [`SerialLog`] follows the serial port's log file.
 
+pub mod machine;
+pub mod overrides;
 pub mod qemu;
 pub mod qmp;
 pub mod serial;
 
+pub use machine::{Arch, DisplayDevice, Firmware, UefiFiles};
+pub use overrides::GuestOverrides;
 pub use qemu::{Accel, BootMedia, DiskSpec, Qemu, QemuConfig};
 pub use qmp::Qmp;
 pub use serial::SerialLog;
@@ -23,6 +27,17 @@ pub enum GuestError {
         path: PathBuf,
         provided_by: String,
     },
+    #[error(
+        "the emulator {binary} is not installed; it is provided by the Debian package {package}"
+    )]
+    MissingBinary { binary: String, package: String },
+    #[error("the firmware {path} does not exist; it is provided by the Debian package {package}")]
+    MissingFirmware {
+        path: PathBuf,
+        package: &'static str,
+    },
+    #[error("unsupported guest: {0}")]
+    Unsupported(String),
     #[error("could not run {program}: {source}")]
     Spawn {
         program: String,

@@ -18,6 +18,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use super::GuestError;
+use super::machine::{Arch, DisplayDevice, Firmware, UefiFiles, binary_exists};
 
 /// The accelerator QEMU runs the guest with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -66,8 +67,15 @@ pub enum BootMedia {
 /// How to start one guest.
 #[derive(Clone, Debug)]
 pub struct QemuConfig {
-    /// The emulator binary, `qemu-system-x86_64` unless the harness says otherwise.
+    /// The emulator binary: the architecture's (`qemu-system-x86_64`, `qemu-system-aarch64`)
+    /// unless the harness says otherwise.
     pub binary: String,
+    /// The guest architecture (board and devices follow from it).
+    pub arch: Arch,
+    /// BIOS or UEFI.
+    pub firmware: Firmware,
+    /// The display adapter; `None` is the architecture's default ([`DisplayDevice::default_for`]).
+    pub display: Option<DisplayDevice>,
     pub memory_mib: u32,
     pub cpus: u32,
     pub accel: Accel,
@@ -85,6 +93,50 @@ pub struct QemuConfig {
 }
 
 impl QemuConfig {
+    /// Switches the architecture; the binary follows unless it was set to something other than
+    /// the previous architecture's default.
+    pub fn set_arch(&mut self, arch: Arch) {
+        if self.binary == self.arch.default_binary() {
+            self.binary = arch.default_binary().to_string();
+        }
+        self.arch = arch;
+    }
+
+    /// The display adapter in effect.
+    pub fn display_device(&self) -> DisplayDevice {
+        self.display
+            .unwrap_or_else(|| DisplayDevice::default_for(self.arch))
+    }
+
+    /// Everything the host must have to start this guest: the emulator binary, the firmware, a
+    /// display that exists on the architecture, and the boot media — each missing piece named
+    /// with the Debian package that provides it.
+    pub fn check(&self) -> Result<(), GuestError> {
+        if !binary_exists(&self.binary) {
+            return Err(GuestError::MissingBinary {
+                binary: self.binary.clone(),
+                package: if self.binary == self.arch.default_binary() {
+                    self.arch.binary_package().to_string()
+                } else {
+                    "whoever installed it (the harness names it as binary)".to_string()
+                },
+            });
+        }
+        match (self.arch, self.firmware) {
+            (Arch::Aarch64, Firmware::Bios) => {
+                return Err(GuestError::Unsupported(
+                    "aarch64 has no BIOS: use firmware = \"uefi\"".into(),
+                ));
+            }
+            (_, Firmware::Uefi) => UefiFiles::for_arch(self.arch).check()?,
+            _ => {}
+        }
+        self.display_device()
+            .args(self.arch)
+            .map_err(GuestError::Unsupported)?;
+        self.check_media()
+    }
+
     /// Checks that every boot medium exists, naming where to get it if not.
     pub fn check_media(&self) -> Result<(), GuestError> {
         let missing = |what: &'static str, path: &Path| GuestError::MissingMedia {
@@ -118,6 +170,7 @@ impl QemuConfig {
         let mut a: Vec<String> = Vec::new();
         let mut push = |items: &[&str]| a.extend(items.iter().map(|s| s.to_string()));
         push(&["-accel", self.accel.as_str()]);
+        push(self.arch.machine_args());
         push(&[
             "-m",
             &self.memory_mib.to_string(),
@@ -125,6 +178,13 @@ impl QemuConfig {
             &self.cpus.to_string(),
         ]);
         push(&["-display", "none"]);
+        // An impossible pair was refused by `check`; here it falls back to QEMU's default.
+        let display = self.display_device().args(self.arch).unwrap_or_default();
+        push(&display.iter().map(String::as_str).collect::<Vec<_>>());
+        if let (Firmware::Uefi, Some(vars)) = (self.firmware, &paths.firmware_vars) {
+            let firmware = UefiFiles::for_arch(self.arch).args(vars);
+            push(&firmware.iter().map(String::as_str).collect::<Vec<_>>());
+        }
         push(&["-vnc", &format!("unix:{}", paths.vnc_socket.display())]);
         push(&[
             "-qmp",
@@ -171,6 +231,8 @@ pub struct GuestPaths {
     pub qmp_socket: PathBuf,
     pub serial_log: PathBuf,
     pub disks: Vec<PathBuf>,
+    /// This run's copy of the UEFI variable store (UEFI guests only).
+    pub firmware_vars: Option<PathBuf>,
 }
 
 /// A running QEMU. Dropping it kills the guest.
@@ -185,7 +247,7 @@ impl Qemu {
     /// Creates fresh disks, starts QEMU and waits until its VNC and QMP sockets exist.
     /// `serial_log` is where the serial port's output goes (the results folder's `serial.log`).
     pub async fn launch(config: &QemuConfig, serial_log: &Path) -> Result<Qemu, GuestError> {
-        config.check_media()?;
+        config.check()?;
         let runtime_dir = private_runtime_dir()?;
         let paths = GuestPaths {
             vnc_socket: runtime_dir.join("vnc.sock"),
@@ -194,12 +256,23 @@ impl Qemu {
             disks: (0..config.disks.len())
                 .map(|i| runtime_dir.join(format!("disk{i}.qcow2")))
                 .collect(),
+            firmware_vars: (config.firmware == Firmware::Uefi)
+                .then(|| runtime_dir.join("efivars.fd")),
             runtime_dir,
         };
         // From here on the runtime dir must go even on error: a guard removes it.
         let dir_guard = RemoveDirOnDrop(Some(paths.runtime_dir.clone()));
         for (disk, path) in config.disks.iter().zip(&paths.disks) {
             create_disk(path, &disk.size).await?;
+        }
+        if let Some(vars) = &paths.firmware_vars {
+            let template = UefiFiles::for_arch(config.arch).vars_template;
+            tokio::fs::copy(&template, vars)
+                .await
+                .map_err(|source| GuestError::Spawn {
+                    program: format!("copy {} to {}", template.display(), vars.display()),
+                    source,
+                })?;
         }
         let args = config.args(&paths);
         tracing::info!(binary = %config.binary, args = ?args, "starting QEMU");
@@ -385,6 +458,9 @@ mod tests {
     fn config() -> QemuConfig {
         QemuConfig {
             binary: "qemu-system-x86_64".into(),
+            arch: Arch::X86_64,
+            firmware: Firmware::Bios,
+            display: None,
             memory_mib: 1024,
             cpus: 1,
             accel: Accel::Tcg,
@@ -419,6 +495,7 @@ mod tests {
             qmp_socket: "/r/qmp.sock".into(),
             serial_log: "/res/serial.log".into(),
             disks: vec!["/r/disk0.qcow2".into()],
+            firmware_vars: None,
         };
         let args = config().args(&paths).join(" ");
         assert!(args.contains("-accel tcg"), "{args}");
@@ -437,5 +514,47 @@ mod tests {
             args.ends_with("-append vga=788 --- quiet -no-reboot"),
             "{args}"
         );
+    }
+
+    #[test]
+    fn aarch64_uefi_gets_its_board_keyboard_display_and_firmware_copy() {
+        let mut config = config();
+        config.set_arch(Arch::Aarch64);
+        config.firmware = Firmware::Uefi;
+        assert_eq!(config.binary, "qemu-system-aarch64");
+        let paths = GuestPaths {
+            runtime_dir: "/r".into(),
+            vnc_socket: "/r/vnc.sock".into(),
+            qmp_socket: "/r/qmp.sock".into(),
+            serial_log: "/res/serial.log".into(),
+            disks: vec!["/r/disk0.qcow2".into()],
+            firmware_vars: Some("/r/efivars.fd".into()),
+        };
+        let args = config.args(&paths).join(" ");
+        assert!(args.contains("-machine virt -cpu max"), "{args}");
+        assert!(args.contains("-device usb-kbd"), "{args}");
+        assert!(args.contains("-device virtio-gpu-pci"), "{args}");
+        assert!(
+            args.contains("readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd"),
+            "{args}"
+        );
+        assert!(args.contains("unit=1,file=/r/efivars.fd"), "{args}");
+        config.firmware = Firmware::Bios;
+        let err = config.check().unwrap_err().to_string();
+        assert!(err.contains("uefi"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_emulator_names_its_package() {
+        let mut config = config();
+        config.binary = "qemu-system-nonexistent".into();
+        config.arch = Arch::X86_64;
+        let err = config.check().unwrap_err().to_string();
+        assert!(err.contains("qemu-system-nonexistent"), "{err}");
+        let mut config = self::config();
+        config.set_arch(Arch::Aarch64);
+        config.binary = "/nonexistent/qemu-system-aarch64".into();
+        let err = config.check().unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/qemu-system-aarch64"), "{err}");
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::ScriptError;
-use crate::guest::{Accel, BootMedia, DiskSpec, QemuConfig};
+use crate::guest::{Accel, Arch, BootMedia, DiskSpec, DisplayDevice, Firmware, QemuConfig};
 
 /// A parsed harness, with variable overrides applied.
 #[derive(Clone, Debug)]
@@ -69,8 +69,13 @@ struct FileHarness {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileGuest {
-    #[serde(default = "default_binary")]
-    binary: String,
+    /// Defaults to the architecture's emulator.
+    binary: Option<String>,
+    #[serde(default)]
+    arch: Arch,
+    #[serde(default)]
+    firmware: Firmware,
+    display: Option<DisplayDevice>,
     #[serde(default = "default_memory")]
     memory_mib: u32,
     #[serde(default = "default_cpus")]
@@ -129,9 +134,6 @@ impl Default for FileTimeouts {
     }
 }
 
-fn default_binary() -> String {
-    "qemu-system-x86_64".into()
-}
 fn default_memory() -> u32 {
     1024
 }
@@ -315,7 +317,12 @@ fn guest_config(
         ));
     }
     Ok(QemuConfig {
-        binary: g.binary,
+        binary: g
+            .binary
+            .unwrap_or_else(|| g.arch.default_binary().to_string()),
+        arch: g.arch,
+        firmware: g.firmware,
+        display: g.display,
         memory_mib: g.memory_mib,
         cpus: g.cpus,
         accel: g.accel,
@@ -408,6 +415,14 @@ root_password = "hunter2"
             err.contains("memroy_mib") && err.contains("h/harness.toml"),
             "{err}"
         );
+        // The line of the bad key is named (memory_mib is on line 6).
+        assert!(err.contains("line 6"), "{err}");
+        let bad = GOOD.replace("memory_mib = 1024", "firmware = \"coreboot\"");
+        let err = parse(&bad, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("coreboot") && err.contains("uefi") && err.contains("line 6"),
+            "{err}"
+        );
         let err = parse(GOOD, &[("hostnme", "x")]).unwrap_err().to_string();
         assert!(err.contains("hostnme") && err.contains("hostname"), "{err}");
         let err = parse(&GOOD.replace("run_s = 600", "run_s = -1"), &[])
@@ -417,6 +432,25 @@ root_password = "hunter2"
         let both = GOOD.replace("cmdline =", "iso = \"a.iso\"\ncmdline =");
         let err = parse(&both, &[]).unwrap_err().to_string();
         assert!(err.contains("exactly one"), "{err}");
+    }
+
+    #[test]
+    fn guest_arch_firmware_and_display() {
+        let text = GOOD.replace(
+            "memory_mib = 1024",
+            "memory_mib = 1024\narch = \"aarch64\"\nfirmware = \"uefi\"\ndisplay = \"ramfb\"",
+        );
+        let guest = parse(&text, &[]).unwrap().guest.unwrap();
+        assert_eq!(guest.arch, Arch::Aarch64);
+        assert_eq!(guest.binary, "qemu-system-aarch64");
+        assert_eq!(guest.firmware, Firmware::Uefi);
+        assert_eq!(guest.display, Some(DisplayDevice::Ramfb));
+        let guest = parse(GOOD, &[]).unwrap().guest.unwrap();
+        assert_eq!(
+            (guest.arch, guest.firmware, guest.display),
+            (Arch::X86_64, Firmware::Bios, None)
+        );
+        assert_eq!(guest.binary, "qemu-system-x86_64");
     }
 
     #[test]
