@@ -19,4 +19,4 @@ lint: deps
 	$(CARGO) clippy --release --all-targets -- -D warnings
 
 test: lint
-	$(CARGO) test --release
+	$(CARGO) test --release --no-fail-fast

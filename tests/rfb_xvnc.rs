@@ -273,3 +273,39 @@ fn the_server_cursor_shape_is_received() {
         );
     });
 }
+
+/// An orderly `snap`/`type`/`send` leaves stderr quiet: the client closing its own session is no
+/// warning (it was "VNC session ended … writer stopped" after every command), and logs written
+/// to a pipe carry no ANSI colour codes (at `-v`, so that there are log lines to look at).
+#[test]
+fn orderly_commands_log_no_warning_and_no_colour_codes() {
+    let x = Xvnc::start(640, 480, XvncAuth::None);
+    let out = x.dir().join("quiet.png");
+    let out = out.to_str().unwrap();
+    for (args, verbose) in [
+        (vec!["snap", "--vnc", &x.addr(), out], false),
+        (vec!["type", "--vnc", &x.addr(), "a"], false),
+        (vec!["send", "--vnc", &x.addr(), "ret"], false),
+        (vec!["-v", "snap", "--vnc", &x.addr(), out], true),
+    ] {
+        let run = Command::new(BIN).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{args:?} failed: {stderr}");
+        assert!(
+            !stderr.contains('\u{1b}'),
+            "{args:?}: ANSI escapes on a pipe: {stderr:?}"
+        );
+        assert!(
+            !stderr.to_lowercase().contains("warn") && !stderr.contains("ERROR"),
+            "{args:?} warned after an orderly close: {stderr}"
+        );
+        if verbose {
+            assert!(
+                stderr.contains("INFO"),
+                "-v logged nothing to check: {stderr:?}"
+            );
+        } else {
+            assert!(stderr.is_empty(), "{args:?} printed on stderr: {stderr}");
+        }
+    }
+}

@@ -77,8 +77,14 @@ struct Inner {
     tasks: Vec<AbortHandle>,
 }
 
+/// The reason recorded when this side ends the session (`close`, or the last handle dropped):
+/// an orderly close, logged at debug level, not as a warning.
+const CLOSED_BY_CLIENT: &str = "closed by the client";
+
 impl Drop for Inner {
     fn drop(&mut self) {
+        self.published
+            .end(RfbError::SessionEnded(CLOSED_BY_CLIENT.into()));
         for t in &self.tasks {
             t.abort();
         }
@@ -357,7 +363,7 @@ impl Session {
     pub async fn close(self) {
         self.inner
             .published
-            .end(RfbError::SessionEnded("closed by the client".into()));
+            .end(RfbError::SessionEnded(CLOSED_BY_CLIENT.into()));
         for t in &self.inner.tasks {
             t.abort();
         }
@@ -433,7 +439,20 @@ impl<R: AsyncRead + Unpin> Reader<R> {
             Ok(()) => RfbError::Closed(String::new()),
             Err(e) => e,
         };
-        tracing::warn!(error = %reason, "VNC session ended");
+        match self.published.ended() {
+            // We closed it; the reader's last request then finds the writer gone.
+            Some(RfbError::SessionEnded(why)) if why == CLOSED_BY_CLIENT => {
+                tracing::debug!("VNC session closed by the client")
+            }
+            // The writer failed first: that is the reason.
+            Some(first) => tracing::warn!(error = %first, "VNC session ended"),
+            None => match &reason {
+                RfbError::Closed(at) if at.is_empty() => {
+                    tracing::info!("the VNC server closed the connection")
+                }
+                _ => tracing::warn!(error = %reason, "VNC session ended"),
+            },
+        }
         self.published.end(reason);
         // Dropping self.tx wakes every waiting subscriber.
     }
