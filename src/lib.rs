@@ -13,3 +13,4 @@ pub mod report;
 pub mod rfb;
 pub mod screen;
 pub mod script;
+pub mod site;
