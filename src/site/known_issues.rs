@@ -1,21 +1,23 @@
 //! Known-issue signatures (`vncpilot report --known FILE`): a night's failure that matches one is
 //! shown with its label and link instead of as something new.
 //!
-//! The file is TOML, one `[[issue]]` per known issue:
+//! The file is the one `vncpilot matrix --known` reads (docs/nightly.md, "Known issues"), with the
+//! same meaning, so a signature filed after a night also labels the nights before it:
 //!
 //! ```toml
 //! [[issue]]
-//! label = "bug 123: the mirror times out"
+//! label = "bug 123: the mirror question times out"
 //! link = "https://bugs.example.org/123"
-//! reason = "mirror .* timed out"   # a regex on the cell's or an attempt's reason
-//! serial = "Kernel panic"          # a regex on an attempt's serial log tail
-//! screen = "partitioning"          # the awaited screen's name (exactly)
+//! reason = "waiting for screen mirror"   # regex on the attempt's reason
+//! cells = "debian-12/uefi-*"             # glob: only these cells (default: all)
+//! serial = "Kernel panic"                # regex on the attempt's serial.log
+//! screen = "network-*"                   # glob on the screen the attempt was waiting for
 //! ```
 //!
-//! An issue needs at least one of `reason`, `serial`, `screen`; every one given must match (one
-//! attempt holding them all, or the cell's reason for `reason`). Only cells that did not pass
-//! first time (`fail`, `error`, `flaky`) are labelled, and a label already in cell.json (the matrix
-//! labels at run time) is kept; the first matching issue in the file wins.
+//! Every pattern an issue gives must match (at least one of `reason`, `serial`, `screen`),
+//! checked against the cell's last attempt that did not pass; the first matching issue in the file
+//! wins. Only `fail`, `error` and `flaky` cells are labelled, and a label already in cell.json (the
+//! matrix labels at run time) is kept.
 
 use std::path::Path;
 
@@ -42,6 +44,7 @@ struct IssueToml {
     reason: Option<String>,
     serial: Option<String>,
     screen: Option<String>,
+    cells: Option<String>,
 }
 
 #[derive(Debug)]
@@ -49,20 +52,14 @@ struct Issue {
     label: Label,
     reason: Option<Regex>,
     serial: Option<Regex>,
-    screen: Option<String>,
+    screen: Option<Regex>,
+    cells: Option<Regex>,
 }
 
 /// The signatures of one file.
 #[derive(Debug, Default)]
 pub struct KnownIssues {
     issues: Vec<Issue>,
-}
-
-/// What one attempt shows, for matching.
-struct Evidence {
-    reason: String,
-    serial: Option<String>,
-    screen: Option<String>,
 }
 
 impl KnownIssues {
@@ -104,7 +101,9 @@ impl KnownIssues {
             };
             let reason = regex("reason", issue.reason)?;
             let serial = regex("serial", issue.serial)?;
-            if reason.is_none() && serial.is_none() && issue.screen.is_none() {
+            let screen = regex("screen", issue.screen.as_deref().map(glob_regex))?;
+            let cells = regex("cells", issue.cells.as_deref().map(glob_regex))?;
+            if reason.is_none() && serial.is_none() && screen.is_none() {
                 return Err(bad(format!(
                     "{which}: give at least one of reason, serial, screen"
                 )));
@@ -116,7 +115,8 @@ impl KnownIssues {
                 },
                 reason,
                 serial,
-                screen: issue.screen,
+                screen,
+                cells,
             });
         }
         Ok(KnownIssues { issues })
@@ -135,50 +135,72 @@ impl KnownIssues {
         }
     }
 
-    /// The first issue `cell` matches.
+    /// The first issue `cell`'s last attempt that did not pass matches.
     pub fn matching(&self, cell: &Cell) -> Option<&Label> {
-        let evidence: Vec<Evidence> = cell
+        let attempt = cell
             .record
             .attempts
             .iter()
-            .map(|a| evidence(&cell.dir.join(&a.results), &a.reason))
-            .collect();
+            .rev()
+            .find(|a| a.status != crate::report::Status::Pass)?;
+        let results = cell.dir.join(&attempt.results);
+        let name = cell.name();
+        let serial = std::fs::read(results.join("serial.log"))
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .ok();
+        let screen = forensics::load(&results)
+            .ok()
+            .flatten()
+            .and_then(|f| f.awaited)
+            .map(|a| a.screen);
+        let matches = |pattern: &Option<Regex>, text: Option<&str>| {
+            pattern
+                .as_ref()
+                .is_none_or(|p| text.is_some_and(|t| p.is_match(t)))
+        };
         self.issues
             .iter()
             .find(|issue| {
-                let cell_reason = issue
-                    .reason
-                    .as_ref()
-                    .is_some_and(|r| r.is_match(&cell.record.reason));
-                let attempt_matches = evidence.iter().any(|e| {
-                    issue.reason.as_ref().is_none_or(|r| r.is_match(&e.reason))
-                        && issue
-                            .serial
-                            .as_ref()
-                            .is_none_or(|r| e.serial.as_deref().is_some_and(|s| r.is_match(s)))
-                        && issue
-                            .screen
-                            .as_ref()
-                            .is_none_or(|s| e.screen.as_deref() == Some(s.as_str()))
-                });
-                attempt_matches || (cell_reason && issue.serial.is_none() && issue.screen.is_none())
+                matches(&issue.cells, Some(&name))
+                    && matches(&issue.reason, Some(&attempt.reason))
+                    && matches(&issue.serial, serial.as_deref())
+                    && matches(&issue.screen, screen.as_deref())
             })
             .map(|issue| &issue.label)
     }
 }
 
-/// An attempt's reason, serial tail and awaited screen (what is missing stays None: a match on
-/// it then fails).
-fn evidence(dir: &Path, reason: &str) -> Evidence {
-    let summary = forensics::load(dir).ok().flatten().unwrap_or_default();
-    let serial = summary
-        .serial_tail
-        .and_then(|name| std::fs::read_to_string(dir.join(name)).ok());
-    Evidence {
-        reason: reason.to_owned(),
-        serial,
-        screen: summary.awaited.map(|a| a.screen),
+/// A shell-style glob (`*` any run, `/` included; `?`; `[abc]`, `[a-z]`, `[!x]`) as an anchored
+/// regex, as `vncpilot matrix` reads them.
+fn glob_regex(glob: &str) -> String {
+    let mut out = String::from("^");
+    let mut chars = glob.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => out.push_str(".*"),
+            '?' => out.push('.'),
+            '[' => {
+                out.push('[');
+                if chars.peek() == Some(&'!') {
+                    chars.next();
+                    out.push('^');
+                }
+                for c in chars.by_ref() {
+                    if c == ']' {
+                        break;
+                    }
+                    if c == '\\' || c == '[' || c == '^' {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                out.push(']');
+            }
+            c => out.push_str(&regex::escape(&c.to_string())),
+        }
     }
+    out.push('$');
+    out
 }
 
 #[cfg(test)]
@@ -208,18 +230,18 @@ mod tests {
     }
 
     #[test]
-    fn every_given_part_must_match_one_attempt() {
+    fn every_given_part_must_match_the_last_failed_attempt() {
         let tmp = tempfile::tempdir().unwrap();
         let attempt = tmp.path().join("attempt-1/forensics");
         std::fs::create_dir_all(&attempt).unwrap();
         std::fs::write(
-            attempt.join("serial-tail.txt"),
+            attempt.parent().unwrap().join("serial.log"),
             "boot\nKernel panic - not syncing\n",
         )
         .unwrap();
         std::fs::write(
             attempt.join("forensics.json"),
-            r#"{"final_png":null,"awaited":null,"serial_tail":"forensics/serial-tail.txt","qemu_registers":null,"qemu_screendump":null}"#,
+            r#"{"final_png":null,"awaited":{"screen":"language","similarity":0.1,"best_similarity":null,"best_at_s":null,"regions":[],"mismatching_pixels":1,"reference_png":"a","actual_png":"b","diff_png":"c","best_png":null},"serial_tail":null,"qemu_registers":null,"qemu_screendump":null}"#,
         )
         .unwrap();
         let cell = Cell {
@@ -245,8 +267,9 @@ mod tests {
         };
         let known = KnownIssues::parse(
             Path::new("k"),
-            "[[issue]]\nlabel = \"panic but other screen\"\nserial = \"Kernel panic\"\nscreen = \"partitioning\"\n\
-             [[issue]]\nlabel = \"bug 7\"\nlink = \"https://bugs.example.org/7\"\nserial = \"Kernel panic\"\nreason = \"language\"\n",
+            "[[issue]]\nlabel = \"panic but other screen\"\nserial = \"Kernel panic\"\nscreen = \"partition*\"\n\
+             [[issue]]\nlabel = \"other cells\"\ncells = \"debian-12/*\"\nscreen = \"lang*\"\n\
+             [[issue]]\nlabel = \"bug 7\"\nlink = \"https://bugs.example.org/7\"\nserial = \"Kernel panic\"\nreason = \"language\"\nscreen = \"l?ngu[a-c]ge\"\ncells = \"h/*\"\n",
         )
         .unwrap();
         let label = known.matching(&cell).expect("a match");
