@@ -297,4 +297,71 @@ mod tests {
         );
         assert_eq!(macro_line("guest did not start: qemu exited"), None);
     }
+
+    #[test]
+    fn serial_tail_registers_and_steps_are_shown_as_text() {
+        use crate::site::cell::{Attempt, CellRecord, CellStatus};
+        let cell = Cell {
+            record: CellRecord {
+                harness: "h".into(),
+                variant: "v w".into(),
+                night: "n".into(),
+                status: CellStatus::Error,
+                reason: "h/install.rhai:2:3: <b>boom</b>".into(),
+                duration_s: 2.0,
+                started: "2026-12-03T00:00:00Z".into(),
+                shard: Some("1/4".into()),
+                matrix: None,
+                attempts: Vec::new(),
+                label: None,
+            },
+            dir: "unused".into(),
+        };
+        let data = ReportData {
+            run: "h/v w/attempt 1".into(),
+            result: None,
+            events: vec![serde_json::json!({"t": 1.0, "action": "key", "key": "<ret>", "step": 2})],
+            cues: vec![(1.0, 2.0, "key <ret>".into())],
+            video: Some("video.webm".into()),
+            duration_s: Some(2.0),
+            forensics: None,
+            serial_tail: Some("login: <root>\n".into()),
+            registers: Some("RAX=0 & RBX=1".into()),
+        };
+        let attempt = PublishedAttempt {
+            attempt: Attempt {
+                status: Status::Error,
+                reason: cell.record.reason.clone(),
+                duration_s: 2.0,
+                results: "attempt 1".into(),
+            },
+            data: Some(data),
+            problem: None,
+        };
+        let mut cell = cell;
+        cell.record.attempts.push(attempt.attempt.clone());
+        let page = render(&cell, std::slice::from_ref(&attempt));
+        assert!(
+            !page.contains("<b>boom") && page.contains("&lt;b&gt;boom&lt;/b&gt;"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<pre class=\"serial\">login: &lt;root&gt;\n</pre>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<pre class=\"registers\">RAX=0 &amp; RBX=1</pre>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("— step 2: <code>key &lt;ret&gt;</code>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("href=\"attempt%201/video.webm#t=1.000\">00:01.0 key &lt;ret&gt;</a>"),
+            "{page}"
+        );
+        assert!(page.contains("href=\"attempt%201/report.html\""), "{page}");
+        assert!(page.contains("shard 1/4"), "{page}");
+    }
 }
