@@ -18,6 +18,7 @@ pub mod rfb;
 pub mod run;
 pub mod screen;
 pub mod script;
+pub mod site;
 
 /// docs/library.md, compiled as a doc test so its examples stay true to the code.
 #[cfg(doctest)]

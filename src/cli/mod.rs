@@ -10,6 +10,7 @@ mod import_needles;
 mod matrix;
 mod mouse;
 mod replay;
+mod report;
 mod run;
 mod send;
 mod snap;
@@ -42,6 +43,8 @@ enum Command {
     Mouse(mouse::MouseArgs),
     /// Look at a recorded run: the frame at a time, when a screen appeared, report.html.
     Replay(replay::ReplayArgs),
+    /// Write the static status site over nightly matrix results (shards merged): matrix, history, run pages.
+    Report(report::ReportArgs),
     /// Run a harness: start the guest, run its install macro, write results (exit 0 pass, 1 fail, 2 error).
     Run(run::RunArgs),
     /// Save one complete frame of a VNC screen as PNG or PPM.
@@ -60,6 +63,7 @@ pub fn main() -> ExitCode {
         Command::ImportNeedles(a) => return import_needles::run(a),
         Command::Matrix(a) => return matrix::run(a),
         Command::Replay(a) => return replay::run(a),
+        Command::Report(a) => return report::run(a),
         Command::Run(a) => return run::run(a),
         Command::Mouse(a) => runtime().and_then(|rt| rt.block_on(mouse::run(a))),
         Command::Snap(a) => runtime().and_then(|rt| rt.block_on(snap::run(a))),

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod devtools;
+pub mod nightly;
 pub mod qemu;
 pub mod report_page;
 pub mod run;
