@@ -190,6 +190,35 @@ pub struct Click {
 }
 
 impl EventKind {
+    /// Every `action` of the vocabulary, one per variant, in declaration order.
+    pub const ACTIONS: [&'static str; 25] = [
+        "start",
+        "guest_ready",
+        "end",
+        "key",
+        "type",
+        "type_secret",
+        "screenshot",
+        "snapshot",
+        "revert",
+        "log",
+        "fail",
+        "print",
+        "debug",
+        "wait_screen",
+        "check_screen",
+        "click_screen",
+        "wait_still",
+        "wait_change",
+        "wait_serial",
+        "mouse_move",
+        "mouse_error",
+        "click",
+        "double_click",
+        "drag",
+        "mouse_hide",
+    ];
+
     /// This event at `t` seconds since the run started: one line of `events.jsonl`.
     pub fn at(&self, t: f64) -> Event {
         let mut event = Event::new(t, "");
@@ -651,7 +680,7 @@ mod tests {
         ]
     }
 
-    const VARIANTS: usize = 25;
+    const VARIANTS: usize = EventKind::ACTIONS.len();
 
     fn variant(kind: &EventKind) -> usize {
         use EventKind::*;
@@ -708,7 +737,13 @@ mod tests {
         let covered: std::collections::BTreeSet<usize> =
             kinds.iter().map(|(_, k, _)| variant(k)).collect();
         assert_eq!(covered, (0..VARIANTS).collect(), "{actions:?}");
-        assert_eq!(actions.len(), VARIANTS, "{actions:?}");
+        assert_eq!(
+            actions,
+            EventKind::ACTIONS.iter().map(|a| a.to_string()).collect()
+        );
+        for (t, kind, _) in &kinds {
+            assert_eq!(kind.at(*t).action, EventKind::ACTIONS[variant(kind)]);
+        }
     }
 
     #[test]
