@@ -1,7 +1,8 @@
 //! The docs stay true to the code: every macro function the engine registers has a section in
 //! docs/scripting.md whose Rhai examples compile and call it, and every `vncpilot` subcommand
 //! has a section in docs/cli.md whose example command lines clap accepts (flags and values
-//! are checked by appending `--help`, so nothing is run).
+//! are checked by appending `--help`, so nothing is run). docs/recording.md lists every event
+//! kind of `events.jsonl`, with example lines that read back as their kinds.
 
 mod common;
 
@@ -12,7 +13,7 @@ use std::sync::Arc;
 
 use common::xvnc::{Xvnc, XvncAuth};
 use vncpilot::display::VncDisplay;
-use vncpilot::report::Observers;
+use vncpilot::report::{Event, EventKind, Observers};
 use vncpilot::rfb::{Addr, ConnectOptions, Session};
 use vncpilot::screen::ScreenSet;
 use vncpilot::script::RunContext;
@@ -263,4 +264,46 @@ fn every_public_name_of_the_run_engine_is_in_library_md() {
         !code_blocks(&docs, "rust,no_run").is_empty(),
         "docs/library.md has no example"
     );
+}
+
+#[test]
+fn every_event_kind_is_in_recording_md_with_a_line_that_reads_back() {
+    let docs = doc("recording.md");
+    let section = docs
+        .split("## `events.jsonl`")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("docs/recording.md has no \"## `events.jsonl`\" section");
+    let table: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
+    let blocks = code_blocks(section, "jsonl");
+    assert!(
+        !blocks.is_empty(),
+        "the events.jsonl section has no ```jsonl example"
+    );
+    let mut shown = BTreeSet::new();
+    for (_, code) in &blocks {
+        for line in code.lines().filter(|l| !l.trim().is_empty()) {
+            let event: Event = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("docs/recording.md: {line}: {e}"));
+            let kind = event
+                .kind()
+                .unwrap_or_else(|e| panic!("docs/recording.md: {line}: {e}"));
+            // The example is exactly what the code writes for that kind.
+            assert_eq!(serde_json::to_string(&kind.at(event.t)).unwrap(), line);
+            shown.insert(event.action);
+        }
+    }
+    for action in EventKind::ACTIONS {
+        let name = format!("`{action}`");
+        assert!(
+            table
+                .iter()
+                .any(|row| row.split('|').nth(1).is_some_and(|c| c.contains(&name))),
+            "docs/recording.md: the events.jsonl table has no row for {name}"
+        );
+        assert!(
+            shown.contains(action),
+            "docs/recording.md: no example line of {name}"
+        );
+    }
 }

@@ -41,7 +41,7 @@ impl Default for MoveOptions {
     }
 }
 
-/// What a move did; serialised as a run event (with `"action": "mouse_move"` added by the caller).
+/// What a move did; a run reports it as a `mouse_move` event (`report::EventKind::MouseMove`).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct MoveReport {
     pub from: (u32, u32),
@@ -58,18 +58,6 @@ pub struct MoveReport {
     /// Moves spent detecting an unknown cursor by motion.
     pub probe_moves: u32,
     pub duration_s: f64,
-}
-
-impl MoveReport {
-    /// The report as one `events.jsonl` object: `{"action": ACTION, "distance", "rounds",
-    /// "error_px", "mode", ...}` (the run's writer adds `"t"`).
-    pub fn event(&self, action: &str) -> serde_json::Value {
-        let mut v = serde_json::to_value(self).unwrap_or_default();
-        if let Some(map) = v.as_object_mut() {
-            map.insert("action".into(), action.into());
-        }
-        v
-    }
 }
 
 /// The pointer of one guest: a device, the cursor pictures to look for, and what was last seen.

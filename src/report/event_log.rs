@@ -79,18 +79,27 @@ impl RunObserver for EventLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::EventKind;
 
     #[test]
     fn events_are_json_lines_and_secrets_are_redacted() {
         let dir = tempfile::tempdir().unwrap();
         let log = EventLog::create(dir.path()).unwrap();
         log.secret("hunter2");
-        log.event(
-            &Event::new(1.25, "wait_screen")
-                .with("matched", "language")
-                .with("similarity", 0.99),
-        );
-        log.event(&Event::new(2.0, "log").with("message", "password is hunter2"));
+        let wait = EventKind::WaitScreen(crate::report::ScreenWait {
+            step: 1,
+            screens: vec!["language".into()],
+            matched: Some("language".into()),
+            similarity: 0.99,
+            best: None,
+            duration_s: 1.0,
+        });
+        log.event(&wait.at(1.25));
+        let message = EventKind::Log {
+            step: 2,
+            message: "password is hunter2".into(),
+        };
+        log.event(&message.at(2.0));
         log.note("done hunter2");
         let events = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
         let lines: Vec<serde_json::Value> = events

@@ -5,6 +5,7 @@
 //! follows a run (including the video recorder) receives its events and frames.
 
 pub mod ci;
+pub mod event_kind;
 pub mod event_log;
 pub mod find;
 pub mod forensics;
@@ -15,6 +16,7 @@ pub mod results;
 pub mod screen_waits;
 pub mod step_captions;
 
+pub use event_kind::{Click, EventKind, MouseMove, ScreenWait, Stillness};
 pub use event_log::EventLog;
 pub use observer::{Event, Observers, Progress, RunObserver, ScreenCheck, redact};
 pub use progress::ProgressLine;
@@ -35,6 +37,14 @@ pub enum ReportError {
     NotEmpty { path: PathBuf },
     #[error("JSON: {0}")]
     Json(String),
+    #[error(
+        "events.jsonl: the event {action:?} at t = {t} s: {message} (docs/recording.md lists every action and its fields)"
+    )]
+    BadEvent {
+        action: String,
+        t: f64,
+        message: String,
+    },
     #[error("writing image {path}: {message}")]
     Image { path: PathBuf, message: String },
 }

@@ -8,14 +8,15 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::rfb::Frame;
 use crate::screen::MatchResult;
 
-/// One step of a run, as one line of `events.jsonl`.
-#[derive(Clone, Debug, Serialize)]
+/// One step of a run, as one line of `events.jsonl`. Built from an [`super::EventKind`]
+/// ([`super::EventKind::at`]) and read back with [`Event::kind`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Seconds since the run started.
     pub t: f64,

@@ -8,10 +8,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use serde_json::Value;
-
 use super::forensics::BestMatch;
-use super::{Event, RunObserver, ScreenCheck};
+use super::{Event, EventKind, RunObserver, ScreenCheck};
 use crate::rfb::Frame;
 use crate::screen::MatchResult;
 
@@ -125,13 +123,12 @@ impl RunObserver for ScreenWaits {
 
     fn event(&self, event: &Event) {
         // A wait that found its screen says so in its event too (a match on the last frame).
-        if matches!(event.action.as_str(), "wait_screen" | "check_screen")
-            && event.detail.get("matched").is_some_and(Value::is_string)
+        if let Ok(EventKind::WaitScreen(done) | EventKind::CheckScreen(done)) = event.kind()
+            && done.matched.is_some()
         {
-            let step = event.detail.get("step").and_then(Value::as_u64);
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(wait) = state.as_mut()
-                && Some(wait.step) == step
+                && wait.step == done.step
             {
                 wait.matched = true;
             }

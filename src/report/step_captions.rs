@@ -9,9 +9,7 @@
 
 use std::sync::Mutex;
 
-use serde_json::Value;
-
-use super::{Event, Progress, RunObserver};
+use super::{Event, EventKind, Progress, RunObserver};
 use crate::record::Captions;
 
 /// Captions a run's steps into its recording (see the module docs).
@@ -74,31 +72,39 @@ pub fn progress_caption(progress: &Progress) -> String {
 
 /// What a step did, from its event; `None` for events that need no caption of their own.
 pub fn event_caption(event: &Event) -> Option<String> {
-    let text = |key: &str| event.detail.get(key).and_then(Value::as_str);
-    Some(match event.action.as_str() {
+    let Ok(kind) = event.kind() else {
+        // An action this version does not know: its name says what happened.
+        return Some(event.action.clone());
+    };
+    // The other steps: their name and their short text detail.
+    let named = |detail: &str| format!("{}: {detail}", event.action);
+    Some(match kind {
         // The run's own phases: the recording starts after "start" and "guest_ready".
-        "start" | "guest_ready" => return None,
-        "end" => format!("run ended: {}", text("status").unwrap_or("?")),
-        "type_secret" => "type a secret".into(),
-        "type" => format!("type '{}'", text("text").unwrap_or("")),
-        "key" => format!("key {}", text("key").unwrap_or("")),
-        "wait_screen" | "check_screen" => match text("matched") {
+        EventKind::Start { .. } | EventKind::GuestReady => return None,
+        EventKind::End { status, .. } => format!("run ended: {}", status.as_str()),
+        EventKind::TypeSecret { .. } => "type a secret".into(),
+        EventKind::Type { text, .. } => format!("type '{text}'"),
+        EventKind::Key { key, .. } => format!("key {key}"),
+        EventKind::WaitScreen(wait) | EventKind::CheckScreen(wait) => match wait.matched {
             Some(name) => format!("screen '{name}' appeared"),
             None => "no awaited screen appeared".into(),
         },
-        action => {
-            // Anything else (log, screenshot, snapshot, mouse steps, ...): its name and its
-            // short text details.
-            let details: Vec<String> = ["message", "label", "name", "screen", "pattern"]
-                .iter()
-                .filter_map(|k| text(k).map(str::to_owned))
-                .collect();
-            if details.is_empty() {
-                action.to_owned()
-            } else {
-                format!("{action}: {}", details.join(" "))
-            }
-        }
+        EventKind::Log { message, .. }
+        | EventKind::Fail { message }
+        | EventKind::Print { message }
+        | EventKind::Debug { message, .. } => named(&message),
+        EventKind::Screenshot { label, .. } => named(&label),
+        EventKind::Snapshot { name, .. } | EventKind::Revert { name, .. } => named(&name),
+        EventKind::ClickScreen { screen, .. } => named(&screen),
+        EventKind::WaitSerial { pattern, .. } => named(&pattern),
+        EventKind::WaitStill { .. }
+        | EventKind::WaitChange { .. }
+        | EventKind::MouseMove(_)
+        | EventKind::MouseError { .. }
+        | EventKind::Click(_)
+        | EventKind::DoubleClick(_)
+        | EventKind::Drag { .. }
+        | EventKind::MouseHide { .. } => event.action.clone(),
     })
 }
 
@@ -107,12 +113,16 @@ impl RunObserver for StepCaptions {
         let Some(text) = event_caption(event) else {
             return;
         };
-        let step = event.detail.get("step").and_then(Value::as_u64);
+        let kind = event.kind().ok();
+        let step = kind.as_ref().and_then(EventKind::step);
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         // A wait that was captioned when it started keeps its caption until the next step,
         // except a screen wait, whose outcome (matched or not) is worth a caption of its own;
         // an instant step (a key) is captioned by its event.
-        let screen_wait = matches!(event.action.as_str(), "wait_screen" | "check_screen");
+        let screen_wait = matches!(
+            kind,
+            Some(EventKind::WaitScreen(_) | EventKind::CheckScreen(_))
+        );
         if step.is_some() && inner.step == step && !screen_wait {
             return;
         }
@@ -158,16 +168,37 @@ mod tests {
             progress_caption(&progress),
             "await screen 'language' | 'shell'"
         );
-        let key = Event::new(1.0, "key").with("step", 4).with("key", "ret");
-        assert_eq!(event_caption(&key).as_deref(), Some("key ret"));
-        let secret = Event::new(1.0, "type_secret").with("text", "<secret>");
-        assert_eq!(event_caption(&secret).as_deref(), Some("type a secret"));
-        let matched = Event::new(2.0, "wait_screen").with("matched", "language");
+        let key = EventKind::Key {
+            step: 4,
+            key: "ret".into(),
+        };
+        assert_eq!(event_caption(&key.at(1.0)).as_deref(), Some("key ret"));
+        let secret = EventKind::TypeSecret {
+            step: 5,
+            text: "<secret>".into(),
+            duration_s: 0.1,
+        };
         assert_eq!(
-            event_caption(&matched).as_deref(),
+            event_caption(&secret.at(1.0)).as_deref(),
+            Some("type a secret")
+        );
+        let matched = EventKind::WaitScreen(crate::report::ScreenWait {
+            step: 6,
+            screens: vec!["language".into()],
+            matched: Some("language".into()),
+            similarity: 0.99,
+            best: None,
+            duration_s: 1.0,
+        });
+        assert_eq!(
+            event_caption(&matched.at(2.0)).as_deref(),
             Some("screen 'language' appeared")
         );
-        assert_eq!(event_caption(&Event::new(0.0, "start")), None);
+        let start = EventKind::Start {
+            harness: "h".into(),
+            attach: None,
+        };
+        assert_eq!(event_caption(&start.at(0.0)), None);
     }
 
     #[test]
@@ -184,17 +215,22 @@ mod tests {
         let recorder = Recorder::start(dir.path(), std::time::Instant::now(), options).unwrap();
         captions.attach(recorder.captions());
         captions.secret("late-secret");
-        captions.event(
-            &Event::new(0.1, "log")
-                .with("step", 1)
-                .with("message", "early-secret"),
-        );
-        captions.event(
-            &Event::new(0.2, "type")
-                .with("step", 2)
-                .with("text", "late-secret"),
-        );
-        captions.event(&Event::new(0.3, "key").with("step", 3).with("key", "ret"));
+        let log = EventKind::Log {
+            step: 1,
+            message: "early-secret".into(),
+        };
+        captions.event(&log.at(0.1));
+        let typed = EventKind::Type {
+            step: 2,
+            text: "late-secret".into(),
+            duration_s: 0.05,
+        };
+        captions.event(&typed.at(0.2));
+        let key = EventKind::Key {
+            step: 3,
+            key: "ret".into(),
+        };
+        captions.event(&key.at(0.3));
         recorder.finish().unwrap();
         let vtt = std::fs::read_to_string(dir.path().join("subtitles.vtt")).unwrap();
         assert!(

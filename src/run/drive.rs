@@ -11,7 +11,7 @@ use super::watchdog::Watchdog;
 use super::{RunError, RunOptions, recording};
 use crate::guest::Qemu;
 use crate::record::RunRecording;
-use crate::report::{Event, ResultsDir, RunObserver, Status};
+use crate::report::{EventKind, ResultsDir, RunObserver, Status};
 use crate::screen::ScreenSet;
 use crate::script::{Outcome as Verdict, RunContext, run_macro};
 
@@ -52,7 +52,7 @@ pub(crate) async fn drive(
             return Err(RunError::Interrupted { why });
         }
     };
-    observer.event(&Event::new(started.elapsed().as_secs_f64(), "guest_ready"));
+    observer.event(&EventKind::GuestReady.at(started.elapsed().as_secs_f64()));
     let Guest {
         display,
         qmp,

@@ -34,7 +34,7 @@ use drive::Live;
 use observers::Followers;
 
 use crate::record::Keep;
-use crate::report::{Event, ResultsDir, RunObserver, RunResult, Status};
+use crate::report::{EventKind, ResultsDir, RunObserver, RunResult, Status};
 use crate::script::Outcome as Verdict;
 
 /// Runs one harness to its verdict. Only a results folder that cannot be created or written is
@@ -50,9 +50,11 @@ pub async fn run(options: RunOptions) -> Result<Outcome, RunError> {
     };
     let followers = Followers::attach(&results, &options, started)?;
     followers.all.event(
-        &Event::new(0.0, "start")
-            .with("harness", harness.name.clone())
-            .with("attach", options.attach.as_ref().map(|a| a.to_string())),
+        &EventKind::Start {
+            harness: harness.name.clone(),
+            attach: options.attach.as_ref().map(|a| a.to_string()),
+        }
+        .at(0.0),
     );
     let mut live = Live::default();
     let verdict = drive::drive(&options, &results, &followers, started, &mut live)
@@ -72,9 +74,11 @@ pub async fn run(options: RunOptions) -> Result<Outcome, RunError> {
     let reason = log.redact(&verdict.reason);
     let duration_s = started.elapsed().as_secs_f64();
     followers.all.event(
-        &Event::new(duration_s, "end")
-            .with("status", verdict.status.as_str())
-            .with("reason", reason.clone()),
+        &EventKind::End {
+            status: verdict.status,
+            reason: reason.clone(),
+        }
+        .at(duration_s),
     );
     if let Some(recording) = live.recording.take() {
         let keep = Keep::for_outcome(verdict.status == Status::Pass, options.keep_video);

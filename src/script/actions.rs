@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use super::context::RunContext;
 use super::convert::{RhaiResult, error};
+use crate::report::EventKind;
 
 impl RunContext {
     pub(crate) fn key(&self, combo: &str) -> RhaiResult<()> {
@@ -13,7 +14,10 @@ impl RunContext {
         self.display
             .key(combo)
             .map_err(|e| error(format!("display: {e}")))?;
-        self.emit(self.event("key").with("step", step).with("key", combo));
+        self.emit(EventKind::Key {
+            step,
+            key: combo.to_string(),
+        });
         Ok(())
     }
 
@@ -33,13 +37,20 @@ impl RunContext {
         } else {
             text.to_string()
         };
-        let action = if secret { "type_secret" } else { "type" };
-        self.emit(
-            self.event(action)
-                .with("step", step)
-                .with("text", shown)
-                .with("duration_s", start.elapsed().as_secs_f64()),
-        );
+        let duration_s = start.elapsed().as_secs_f64();
+        self.emit(if secret {
+            EventKind::TypeSecret {
+                step,
+                text: shown,
+                duration_s,
+            }
+        } else {
+            EventKind::Type {
+                step,
+                text: shown,
+                duration_s,
+            }
+        });
         Ok(())
     }
 
@@ -61,12 +72,11 @@ impl RunContext {
             .take(64)
             .collect();
         let rel = self.save_screenshot(&clean, &frame.image).map_err(error)?;
-        self.emit(
-            self.event("screenshot")
-                .with("step", step)
-                .with("label", label)
-                .with("file", rel.clone()),
-        );
+        self.emit(EventKind::Screenshot {
+            step,
+            label: label.to_string(),
+            file: rel.clone(),
+        });
         Ok(rel)
     }
 
@@ -107,12 +117,20 @@ impl RunContext {
             self.handle.block_on(qmp.savevm(name))
         };
         done.map_err(|e| error(format!("{action}({name:?}): {e}")))?;
-        self.emit(
-            self.event(action)
-                .with("step", step)
-                .with("name", name)
-                .with("duration_s", start.elapsed().as_secs_f64()),
-        );
+        let (name, duration_s) = (name.to_string(), start.elapsed().as_secs_f64());
+        self.emit(if revert {
+            EventKind::Revert {
+                step,
+                name,
+                duration_s,
+            }
+        } else {
+            EventKind::Snapshot {
+                step,
+                name,
+                duration_s,
+            }
+        });
         Ok(())
     }
 

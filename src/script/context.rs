@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::display::Display;
 use crate::guest::{Qmp, SerialLog};
 use crate::pointer::MouseState;
-use crate::report::{Event, RunObserver};
+use crate::report::{EventKind, RunObserver};
 use crate::screen::ScreenSet;
 
 /// The world of one macro run, built once with [`RunContext::builder`] and read through its
@@ -222,12 +222,14 @@ impl RunContext {
         self.started.elapsed().as_secs_f64()
     }
 
-    pub fn event(&self, action: &str) -> Event {
-        Event::new(self.t(), action)
+    /// Tells every observer that `kind` happened now.
+    pub fn emit(&self, kind: EventKind) {
+        self.emit_at(self.t(), kind);
     }
 
-    pub fn emit(&self, event: Event) {
-        self.observer.event(&event);
+    /// Tells every observer that `kind` happened at `t` (seconds since the run started).
+    pub fn emit_at(&self, t: f64, kind: EventKind) {
+        self.observer.event(&kind.at(t));
     }
 
     pub(crate) fn next_step(&self) -> u64 {

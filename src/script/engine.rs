@@ -12,7 +12,7 @@ use rhai::{Engine, EvalAltResult, Position};
 
 use super::context::{RunContext, Stop};
 use super::register;
-use crate::report::Status;
+use crate::report::{EventKind, Status};
 
 /// How a macro ended.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,14 +31,17 @@ pub fn engine(ctx: &Arc<RunContext>, max_operations: u64) -> Engine {
     let c = ctx.clone();
     engine.on_progress(move |_| c.cancel.is_cancelled().then(|| "stopped".into()));
     let c = ctx.clone();
-    engine.on_print(move |s| c.emit(c.event("print").with("message", s)));
+    engine.on_print(move |s| {
+        c.emit(EventKind::Print {
+            message: s.to_string(),
+        })
+    });
     let c = ctx.clone();
     engine.on_debug(move |s, _, pos| {
-        c.emit(
-            c.event("debug")
-                .with("message", s)
-                .with("line", pos.line().unwrap_or(0)),
-        )
+        c.emit(EventKind::Debug {
+            message: s.to_string(),
+            line: pos.line().unwrap_or(0) as u64,
+        })
     });
     register::register(&mut engine, ctx);
     engine

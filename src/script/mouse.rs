@@ -21,16 +21,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rhai::{Dynamic, Engine, EvalAltResult, INT};
-use serde_json::Value;
-
 use super::context::RunContext;
 use super::convert::{RhaiResult, error, seconds};
-use super::waits::{Awaited, best_json};
-use crate::pointer::device::buttons;
+use super::waits::Awaited;
+use crate::pointer::device::{Mode, buttons};
 use crate::pointer::screen_click::click_point;
 use crate::pointer::{GuestMouse, MouseState, MoveOptions, MoveReport, Pointer, PointerError};
+use crate::report::{Click, EventKind, MouseMove};
 use crate::rfb::{Frame, Rect};
+use rhai::{Dynamic, Engine, EvalAltResult, INT};
 
 /// "left", "middle" or "right".
 fn button(name: &str) -> RhaiResult<u8> {
@@ -106,22 +105,27 @@ impl RunContext {
     /// misbehaviour (no movement, no cursor, no convergence, screen not shown) is a failure,
     /// a bad call or a broken connection an error.
     fn pointer_failed(&self, step: u64, call: &str, e: PointerError) -> Box<EvalAltResult> {
+        let t = self.t();
         let mut message = format!("{call}: {e}");
-        let mut event = self
-            .event("mouse_error")
-            .with("step", step)
-            .with("call", call)
-            .with("error", e.to_string());
+        let mut screenshot = None;
         if let Some(image) = e.screenshot() {
             match self.save_screenshot("mouse-failure", image) {
                 Ok(rel) => {
                     message.push_str(&format!(" (screen saved as {rel})"));
-                    event = event.with("screenshot", rel);
+                    screenshot = Some(rel);
                 }
                 Err(save) => message.push_str(&format!(" (saving the screen failed: {save})")),
             }
         }
-        self.emit(event);
+        self.emit_at(
+            t,
+            EventKind::MouseError {
+                step,
+                call: call.to_string(),
+                error: e.to_string(),
+                screenshot,
+            },
+        );
         match e {
             PointerError::OutsideScreen { .. }
             | PointerError::BadCursorImage { .. }
@@ -134,18 +138,23 @@ impl RunContext {
     }
 
     fn emit_move(&self, step: u64, call: &str, report: &MoveReport) {
-        let mut event = self
-            .event("mouse_move")
-            .with("step", step)
-            .with("call", call);
-        if let Value::Object(map) = report.event("mouse_move") {
-            for (k, v) in map {
-                if k != "action" {
-                    event = event.with(&k, v);
-                }
+        self.emit(EventKind::MouseMove(MouseMove {
+            step,
+            call: call.to_string(),
+            from: report.from,
+            target: report.target,
+            at: report.at,
+            distance: report.distance,
+            rounds: report.rounds,
+            error_px: report.error_px,
+            mode: match report.mode {
+                Mode::Absolute => "absolute",
+                Mode::Relative => "relative",
             }
-        }
-        self.emit(event);
+            .to_string(),
+            probe_moves: report.probe_moves,
+            duration_s: report.duration_s,
+        }));
     }
 
     fn mouse_move(&self, x: INT, y: INT) -> RhaiResult<()> {
@@ -174,14 +183,18 @@ impl RunContext {
             Box::pin(async move { p.click(x, y, bit, count, &opts).await })
         })?;
         self.emit_move(step, &call, &report);
-        self.emit(
-            self.event(action)
-                .with("step", step)
-                .with("x", x)
-                .with("y", y)
-                .with("button", which.to_ascii_lowercase())
-                .with("clicks", count),
-        );
+        let click = Click {
+            step,
+            x,
+            y,
+            button: which.to_ascii_lowercase(),
+            clicks: count,
+        };
+        self.emit(if action == "double_click" {
+            EventKind::DoubleClick(click)
+        } else {
+            EventKind::Click(click)
+        });
         Ok(())
     }
 
@@ -197,19 +210,14 @@ impl RunContext {
         for r in &reports {
             self.emit_move(step, &call, r);
         }
-        self.emit(
-            self.event("drag")
-                .with("step", step)
-                .with("from", vec![from.0, from.1])
-                .with("to", vec![to.0, to.1]),
-        );
+        self.emit(EventKind::Drag { step, from, to });
         Ok(())
     }
 
     fn mouse_hide(&self) -> RhaiResult<()> {
         let step = self.next_step();
         self.with_pointer(step, "mouse_hide()", |p| Box::pin(p.hide()))?;
-        self.emit(self.event("mouse_hide").with("step", step));
+        self.emit(EventKind::MouseHide { step });
         Ok(())
     }
 
@@ -227,15 +235,16 @@ impl RunContext {
             Awaited::Matched { result, .. } => result,
             Awaited::TimedOut { best } => {
                 let top = best.values().copied().fold(0.0, f64::max);
-                self.emit(
-                    self.event("click_screen")
-                        .with("step", step)
-                        .with("screen", name)
-                        .with("matched", Value::Null)
-                        .with("similarity", top)
-                        .with("best", best_json(&best))
-                        .with("duration_s", start.elapsed().as_secs_f64()),
-                );
+                self.emit(EventKind::ClickScreen {
+                    step,
+                    screen: name.to_string(),
+                    matched: None,
+                    similarity: top,
+                    best: Some(best),
+                    x: None,
+                    y: None,
+                    duration_s: start.elapsed().as_secs_f64(),
+                });
                 let mut message = format!(
                     "{call}: screen {name} did not appear within {:.0} s (best similarity {top:.3})",
                     timeout.as_secs_f64()
@@ -260,16 +269,16 @@ impl RunContext {
             Box::pin(async move { p.click(point.0, point.1, buttons::LEFT, 1, &opts).await })
         })?;
         self.emit_move(step, &call, &report);
-        self.emit(
-            self.event("click_screen")
-                .with("step", step)
-                .with("screen", name)
-                .with("matched", name)
-                .with("similarity", similarity)
-                .with("x", point.0)
-                .with("y", point.1)
-                .with("duration_s", start.elapsed().as_secs_f64()),
-        );
+        self.emit(EventKind::ClickScreen {
+            step,
+            screen: name.to_string(),
+            matched: Some(name.to_string()),
+            similarity,
+            best: None,
+            x: Some(point.0),
+            y: Some(point.1),
+            duration_s: start.elapsed().as_secs_f64(),
+        });
         Ok(name.to_string())
     }
 }

@@ -9,6 +9,7 @@ use super::actions::random_id;
 use super::context::RunContext;
 use super::convert::{RhaiResult, error};
 use super::still::StillOptions;
+use crate::report::EventKind;
 
 /// Registers every macro function on `engine`, bound to `ctx`.
 pub fn register(engine: &mut Engine, ctx: &Arc<RunContext>) {
@@ -75,16 +76,17 @@ pub fn register(engine: &mut Engine, ctx: &Arc<RunContext>) {
     let c = ctx.clone();
     engine.register_fn("log", move |message: Dynamic| {
         let step = c.next_step();
-        c.emit(
-            c.event("log")
-                .with("step", step)
-                .with("message", message.to_string()),
-        );
+        c.emit(EventKind::Log {
+            step,
+            message: message.to_string(),
+        });
     });
     let c = ctx.clone();
     engine.register_fn("fail", move |message: &str| -> RhaiResult<()> {
         c.next_step();
-        c.emit(c.event("fail").with("message", message));
+        c.emit(EventKind::Fail {
+            message: message.to_string(),
+        });
         c.set_failure(message);
         Err(error(message.to_string()))
     });

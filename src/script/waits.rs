@@ -11,12 +11,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rhai::{Dynamic, EvalAltResult};
-use serde_json::Value;
 
 use super::context::{RunContext, Stop};
 use super::convert::{RhaiResult, error, screen_names, seconds};
 use super::still::StillOptions;
-use crate::report::{Progress, ScreenCheck};
+use crate::report::{EventKind, Progress, ScreenCheck, ScreenWait, Stillness};
 use crate::screen::{MatchResult, Reference, Watcher};
 
 /// How a screen wait ended.
@@ -27,11 +26,13 @@ pub(crate) enum Awaited {
     TimedOut { best: BTreeMap<String, f64> },
 }
 
-/// The best similarities as the events' `best` object.
-pub(crate) fn best_json(best: &BTreeMap<String, f64>) -> serde_json::Map<String, Value> {
-    best.iter()
-        .map(|(n, s)| (n.clone(), Value::from(*s)))
-        .collect()
+/// The event of a `wait_screen` (`must`) or `check_screen`.
+fn screen_wait(must: bool, wait: ScreenWait) -> EventKind {
+    if must {
+        EventKind::WaitScreen(wait)
+    } else {
+        EventKind::CheckScreen(wait)
+    }
 }
 
 /// How often a wait wakes up to check for cancellation and report progress.
@@ -71,27 +72,32 @@ impl RunContext {
         let start = Instant::now();
         match self.await_screens(step, action, refs, timeout)? {
             Awaited::Matched { name, result } => {
-                self.emit(
-                    self.event(action)
-                        .with("step", step)
-                        .with("screens", names.clone())
-                        .with("matched", name.clone())
-                        .with("similarity", result.similarity)
-                        .with("duration_s", start.elapsed().as_secs_f64()),
-                );
+                self.emit(screen_wait(
+                    must,
+                    ScreenWait {
+                        step,
+                        screens: names.clone(),
+                        matched: Some(name.clone()),
+                        similarity: result.similarity,
+                        best: None,
+                        duration_s: start.elapsed().as_secs_f64(),
+                    },
+                ));
                 Ok(name)
             }
             Awaited::TimedOut { best } => {
                 let top = best.values().copied().fold(0.0, f64::max);
-                self.emit(
-                    self.event(action)
-                        .with("step", step)
-                        .with("screens", names.clone())
-                        .with("matched", Value::Null)
-                        .with("similarity", top)
-                        .with("best", best_json(&best))
-                        .with("duration_s", start.elapsed().as_secs_f64()),
-                );
+                self.emit(screen_wait(
+                    must,
+                    ScreenWait {
+                        step,
+                        screens: names.clone(),
+                        matched: None,
+                        similarity: top,
+                        best: Some(best.clone()),
+                        duration_s: start.elapsed().as_secs_f64(),
+                    },
+                ));
                 if !must {
                     return Ok(String::new());
                 }
@@ -223,24 +229,24 @@ impl RunContext {
         loop {
             self.check_cancel()?;
             if quiet_since.elapsed() >= still {
-                self.emit(
-                    self.event("wait_still")
-                        .with("step", step)
-                        .with("still_s", still.as_secs_f64())
-                        .with("ignored", options.ignore.len())
-                        .with("min_change", options.min_change)
-                        .with("duration_s", start.elapsed().as_secs_f64()),
-                );
+                self.emit(EventKind::WaitStill {
+                    step,
+                    outcome: Stillness::Still {
+                        still_s: still.as_secs_f64(),
+                        ignored: options.ignore.len() as u64,
+                        min_change: options.min_change,
+                    },
+                    duration_s: start.elapsed().as_secs_f64(),
+                });
                 return Ok(());
             }
             let elapsed = start.elapsed();
             if elapsed >= timeout {
-                self.emit(
-                    self.event("wait_still")
-                        .with("step", step)
-                        .with("still", false)
-                        .with("duration_s", elapsed.as_secs_f64()),
-                );
+                self.emit(EventKind::WaitStill {
+                    step,
+                    outcome: Stillness::NotStill { still: false },
+                    duration_s: elapsed.as_secs_f64(),
+                });
                 return Err(self.fail_with(format!(
                     "the screen did not stay still for {:.1} s within {:.0} s",
                     still.as_secs_f64(),
@@ -278,12 +284,11 @@ impl RunContext {
             self.check_cancel()?;
             let elapsed = start.elapsed();
             if elapsed >= timeout {
-                self.emit(
-                    self.event("wait_change")
-                        .with("step", step)
-                        .with("changed", false)
-                        .with("duration_s", elapsed.as_secs_f64()),
-                );
+                self.emit(EventKind::WaitChange {
+                    step,
+                    changed: false,
+                    duration_s: elapsed.as_secs_f64(),
+                });
                 return Err(self.fail_with(format!(
                     "the screen did not change within {:.0} s",
                     timeout.as_secs_f64()
@@ -296,12 +301,11 @@ impl RunContext {
                 && f.damage.iter().any(|d| !d.is_empty())
             {
                 self.observer.frame(&f);
-                self.emit(
-                    self.event("wait_change")
-                        .with("step", step)
-                        .with("changed", true)
-                        .with("duration_s", start.elapsed().as_secs_f64()),
-                );
+                self.emit(EventKind::WaitChange {
+                    step,
+                    changed: true,
+                    duration_s: start.elapsed().as_secs_f64(),
+                });
                 return Ok(());
             }
         }
@@ -340,18 +344,20 @@ impl RunContext {
             timeout,
         );
         let found = serial.wait_for(pattern, timeout, &self.cancel);
-        let event = self
-            .event("wait_serial")
-            .with("step", step)
-            .with("pattern", pattern)
-            .with("duration_s", start.elapsed().as_secs_f64());
+        let (t, duration_s) = (self.t(), start.elapsed().as_secs_f64());
+        let event = |matched| EventKind::WaitSerial {
+            step,
+            pattern: pattern.to_string(),
+            matched,
+            duration_s,
+        };
         match found {
             Ok(text) => {
-                self.emit(event.with("matched", text.clone()));
+                self.emit_at(t, event(Some(text.clone())));
                 Ok(text)
             }
             Err(crate::guest::GuestError::Timeout { .. }) => {
-                self.emit(event.with("matched", Value::Null));
+                self.emit_at(t, event(None));
                 Err(self.fail_with(format!(
                     "serial output /{pattern}/ did not appear within {:.0} s",
                     timeout.as_secs_f64()
