@@ -3,9 +3,9 @@
 //! Priority: required packages) — so `make test` on a bare Debian 12 machine never meets a
 //! missing program (issue 16: `xrandr` was started by a test and installed by nobody).
 //!
-//! How programs are found (a new `Command::new("tesseract")` is picked up without editing here):
-//! - Rust (src/, tests/, benches/, examples/): `Command::new("x")` (std or tokio), the program
-//!   behind wrappers such as `stdbuf`/`env`/`timeout`, `spawn_client("x", …)` (tests/common),
+//! How programs are found (a new program started anywhere is picked up without editing here):
+//! - Rust (src/, tests/, benches/, examples/): `Command::new` with a string literal (std or tokio), the program
+//!   behind wrappers such as `stdbuf`/`env`/`timeout`, `spawn_client` with a literal (tests/common),
 //!   absolute program paths such as `"/bin/sh"`, `"-e", "x …"` (xterm's command), every
 //!   `"qemu-system-…"` literal (the QEMU binaries the guest code chooses from) and every
 //!   `binary = "…"` / `binary: "…"` (harness.toml files and configs built in code).

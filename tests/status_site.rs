@@ -331,5 +331,5 @@ fn bad_input_is_named() {
         known.as_os_str(),
     ]);
     assert_eq!(code, Some(2));
-    assert!(text.contains("known.toml: line 2"), "{text}");
+    assert!(text.contains("known.toml:2:"), "{text}");
 }

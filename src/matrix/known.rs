@@ -27,6 +27,7 @@ use super::{Glob, MatrixError, line_of};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Label {
     pub label: String,
+    #[serde(default)]
     pub link: Option<String>,
 }
 

@@ -13,7 +13,7 @@ use crate::report::Status;
 pub const FILE_NAME: &str = "cell.json";
 
 /// A cell's verdict over its attempts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CellStatus {
     /// The first attempt passed.
@@ -39,6 +39,16 @@ impl CellStatus {
         }
     }
 
+    /// It installed (first time or on a retry).
+    pub fn passed(self) -> bool {
+        matches!(self, CellStatus::Pass | CellStatus::Flaky)
+    }
+
+    /// It ran and did not install.
+    pub fn failed(self) -> bool {
+        matches!(self, CellStatus::Fail | CellStatus::Error)
+    }
+
     /// The cell's status from its attempts' statuses, in order.
     pub fn from_attempts(attempts: &[Status]) -> Option<CellStatus> {
         let first = *attempts.first()?;
@@ -57,9 +67,10 @@ impl CellStatus {
 /// One attempt as cell.json lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AttemptRecord {
-    /// pass | fail | error.
-    pub status: String,
+    pub status: Status,
+    #[serde(default)]
     pub reason: String,
+    #[serde(default)]
     pub duration_s: f64,
     /// The attempt's results folder, relative to the cell's folder (`attempt-1`).
     pub results: String,
@@ -72,16 +83,22 @@ pub struct CellRecord {
     pub variant: String,
     pub night: String,
     pub status: CellStatus,
+    #[serde(default)]
     pub reason: String,
     /// All attempts together.
+    #[serde(default)]
     pub duration_s: f64,
     /// When the cell's first attempt started (UTC, `2026-12-03T01:02:03Z`).
     pub started: String,
     /// `I/N` when run with --shard.
+    #[serde(default)]
     pub shard: Option<String>,
     /// The matrix file as given on the command line.
+    #[serde(default)]
     pub matrix: String,
+    #[serde(default)]
     pub attempts: Vec<AttemptRecord>,
+    #[serde(default)]
     pub label: Option<Label>,
 }
 

@@ -142,7 +142,7 @@ async fn run_cell<R: CellRunner>(
             .await;
         statuses.push(outcome.status);
         record.attempts.push(AttemptRecord {
-            status: outcome.status.as_str().to_string(),
+            status: outcome.status,
             reason: outcome.reason.clone(),
             duration_s: outcome.duration_s,
             results: folder,
@@ -178,13 +178,17 @@ fn settle(
 ) {
     record.status = CellStatus::from_attempts(statuses).unwrap_or(CellStatus::Skip);
     record.duration_s = record.attempts.iter().map(|a| a.duration_s).sum();
-    let failed = record.attempts.iter().rev().find(|a| a.status != "pass");
+    let failed = record
+        .attempts
+        .iter()
+        .rev()
+        .find(|a| a.status != Status::Pass);
     record.reason = match (record.status, failed) {
         (CellStatus::Flaky, Some(f)) => format!(
             "passed on attempt {} after {} ({}: {})",
             record.attempts.len(),
             f.results,
-            f.status,
+            f.status.as_str(),
             f.reason
         ),
         _ => last.reason.clone(),

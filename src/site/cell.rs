@@ -1,96 +1,14 @@
-//! One cell of one night: `cell.json` as the matrix writes it (docs/nightly.md), and where it
-//! was found. The site only reads it; every field that becomes a path is checked here, because a
+//! One cell of one night: `cell.json` as the matrix writes it (its types are the matrix's own,
+//! `matrix::record`), and where it was found. The site only reads it; every field that becomes a path is checked here, because a
 //! results folder may come from any host.
 
 use std::path::{Component, Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use super::SiteError;
 use crate::report::Status;
 
-pub const FILE_NAME: &str = "cell.json";
-
-/// How a cell ended over all its attempts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CellStatus {
-    /// The first attempt passed.
-    Pass,
-    /// An attempt failed, then a retry passed.
-    Flaky,
-    /// Every attempt failed.
-    Fail,
-    /// An attempt errored and none passed.
-    Error,
-    /// The cell could not run (the reason says why).
-    Skip,
-}
-
-impl CellStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CellStatus::Pass => "pass",
-            CellStatus::Flaky => "flaky",
-            CellStatus::Fail => "fail",
-            CellStatus::Error => "error",
-            CellStatus::Skip => "skip",
-        }
-    }
-
-    /// It installed (first time or on a retry).
-    pub fn passed(self) -> bool {
-        matches!(self, CellStatus::Pass | CellStatus::Flaky)
-    }
-
-    /// It ran and did not install.
-    pub fn failed(self) -> bool {
-        matches!(self, CellStatus::Fail | CellStatus::Error)
-    }
-}
-
-/// One run of the cell's harness.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Attempt {
-    pub status: Status,
-    #[serde(default)]
-    pub reason: String,
-    #[serde(default)]
-    pub duration_s: f64,
-    /// The attempt's results folder, relative to the cell's folder (`attempt-1`).
-    pub results: String,
-}
-
-/// A known issue the failure matched.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Label {
-    pub label: String,
-    #[serde(default)]
-    pub link: Option<String>,
-}
-
-/// `cell.json`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CellRecord {
-    pub harness: String,
-    pub variant: String,
-    pub night: String,
-    pub status: CellStatus,
-    #[serde(default)]
-    pub reason: String,
-    #[serde(default)]
-    pub duration_s: f64,
-    /// RFC 3339 UTC (`2026-12-03T01:02:03Z`): when the cell started; decides between duplicates.
-    pub started: String,
-    #[serde(default)]
-    pub shard: Option<String>,
-    #[serde(default)]
-    pub matrix: Option<String>,
-    #[serde(default)]
-    pub attempts: Vec<Attempt>,
-    #[serde(default)]
-    pub label: Option<Label>,
-}
+pub use crate::matrix::known::Label;
+pub use crate::matrix::record::{AttemptRecord as Attempt, CellRecord, CellStatus, FILE_NAME};
 
 /// A cell as found on disk.
 #[derive(Clone, Debug)]
@@ -103,7 +21,7 @@ pub struct Cell {
 impl Cell {
     /// `<harness>/<variant>`.
     pub fn name(&self) -> String {
-        format!("{}/{}", self.record.harness, self.record.variant)
+        self.record.name()
     }
 
     /// The attempt whose evidence explains the cell: the last one that did not pass, else the

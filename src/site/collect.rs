@@ -157,7 +157,7 @@ mod tests {
                 duration_s: 1.0,
                 started: started.into(),
                 shard: None,
-                matrix: None,
+                matrix: String::new(),
                 attempts: Vec::new(),
                 label: None,
             },

@@ -21,9 +21,9 @@ pub mod status_json;
 
 use std::path::{Path, PathBuf};
 
+pub use crate::matrix::known::KnownIssues;
 pub use cell::{Attempt, Cell, CellRecord, CellStatus, Label};
 pub use collect::Collection;
-pub use known_issues::KnownIssues;
 
 /// How many nights the site covers when not told (`--nights`).
 pub const DEFAULT_NIGHTS: usize = 14;
@@ -39,8 +39,6 @@ pub enum SiteError {
     },
     #[error("{path}: {message}")]
     BadCell { path: PathBuf, message: String },
-    #[error("{path}: {message}")]
-    BadKnownIssues { path: PathBuf, message: String },
     #[error("no cell.json under {dirs} (expected DIR/<night>/<harness>/<variant>/cell.json)")]
     NoCells { dirs: String },
 }
@@ -84,7 +82,7 @@ pub fn build(
     let mut collection = collect::collect(dirs)?;
     collection.keep_last(nights);
     if let Some(known) = &options.known {
-        known.label(&mut collection);
+        known_issues::label(known, &mut collection);
     }
     std::fs::create_dir_all(out).map_err(SiteError::io(out))?;
     let mut warnings = Vec::new();

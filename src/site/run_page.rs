@@ -137,8 +137,8 @@ fn summary_section(cell: &Cell, attempts: &[PublishedAttempt]) -> String {
     if let Some(shard) = &r.shard {
         facts.push(format!("shard {}", text(shard)));
     }
-    if let Some(matrix) = &r.matrix {
-        facts.push(format!("matrix <code>{}</code>", text(matrix)));
+    if !r.matrix.is_empty() {
+        facts.push(format!("matrix <code>{}</code>", text(&r.matrix)));
     }
     s.push_str(&format!(
         "<p class=\"muted\">{}</p>\n</section>\n",
@@ -311,7 +311,7 @@ mod tests {
                 duration_s: 2.0,
                 started: "2026-12-03T00:00:00Z".into(),
                 shard: Some("1/4".into()),
-                matrix: None,
+                matrix: String::new(),
                 attempts: Vec::new(),
                 label: None,
             },
