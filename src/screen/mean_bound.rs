@@ -258,7 +258,7 @@ mod tests {
                 for py in window.1..=window.3 {
                     for px in window.0..=window.2 {
                         let p = Planes::of(&shot, Rect::new(px, py, w, h));
-                        let (sim, _) = exact(&t, &p, px, py, &[], &mut es);
+                        let (sim, _) = exact(&t, &p, (px, py), &[], crate::screen::search::Score::Full, &mut es);
                         prop_assert!(sim < threshold, "ruled out, yet {sim} at ({px}, {py})");
                     }
                 }
