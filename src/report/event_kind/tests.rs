@@ -24,6 +24,7 @@ fn wait(matched: Option<&str>, timed_out: bool) -> ScreenWait {
 fn every_kind() -> Vec<(f64, EventKind, Event)> {
     [
         run_kinds(),
+        record_kinds(),
         screen_kinds(),
         wait_kinds(),
         mouse_kinds(),
@@ -32,7 +33,7 @@ fn every_kind() -> Vec<(f64, EventKind, Event)> {
     .concat()
 }
 
-/// The run, keys, text, snapshots and log lines.
+/// The run, keys and text.
 fn run_kinds() -> Vec<(f64, EventKind, Event)> {
     let old = Event::new;
     vec![
@@ -99,6 +100,13 @@ fn run_kinds() -> Vec<(f64, EventKind, Event)> {
                 .with("text", "<secret>")
                 .with("duration_s", 0.0625),
         ),
+    ]
+}
+
+/// Screenshots, snapshots, log lines and failures.
+fn record_kinds() -> Vec<(f64, EventKind, Event)> {
+    let old = Event::new;
+    vec![
         (
             3.0,
             EventKind::Screenshot {
