@@ -1,7 +1,7 @@
 //! A [`CellRunner`] that runs each attempt in this process through the library run engine
 //! (`crate::run::run`, docs/design.md), into exactly the attempt's folder.
 //! Every attempt is a run of its own (its own guest, sockets, results folder and cancellation
-//! child token), so cells cannot see each other (tests/matrix_xvnc.rs runs eight at once).
+//! child token), so cells cannot see each other (tests/servers/matrix_xvnc.rs runs eight at once).
 
 use super::runner::{Attempt, AttemptOutcome, CellRunner};
 use crate::report::Status;

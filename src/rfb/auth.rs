@@ -70,7 +70,7 @@ mod tests {
 
     #[test]
     fn vnc_auth_matches_known_answer() {
-        // The real check is tests/rfb_xvnc.rs against TigerVNC; here only the ECB structure.
+        // The real check is tests/servers/rfb_xvnc.rs against TigerVNC; here only the ECB structure.
         let r = vnc_auth_response(&Secret::new("password"), &[0u8; 16]);
         assert_eq!(r[..8], r[8..], "ECB: equal blocks encrypt equally");
         assert_ne!(r, [0u8; 16]);

@@ -5,7 +5,7 @@
 //! This is the one key table: the VNC session sends its keysyms (and, to QEMU, its scancodes),
 //! and QEMU's monitor (`--watch qmp`, QMP `send-key`) sends the same scancodes as key numbers,
 //! so a name means the same physical key whichever way the guest is driven. The names are
-//! listed in docs/scripting.md (tests/key_table.rs checks both back ends against that list).
+//! listed in docs/scripting.md (tests/offline/key_table.rs checks both back ends against that list).
 //!
 //! A combo is key names joined by `-`: `ret`, `ctrl-alt-delete`, `shift-tab`, `alt-f4`, `a`,
 //! `ctrl-c`. Modifiers are pressed in order, the key is pressed and released, then the

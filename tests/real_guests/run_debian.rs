@@ -2,7 +2,7 @@
 //! QEMU (TCG), walks it to the BusyBox shell and sees a random marker come back on the serial
 //! port. About 4–5 minutes on 2 cores. The verdict is read from result.json and events.jsonl.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

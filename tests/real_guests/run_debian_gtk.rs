@@ -4,9 +4,9 @@
 //! "Canada"), keyboard, network and hostname with clicks, ending with a `wait_still` that
 //! ignores the blinking text cursor. The verdict and the mouse's behaviour are read from
 //! result.json and events.jsonl. (The same clicks with an absolute usb-tablet are in
-//! tests/pointer_guest.rs.)
+//! tests/real_guests/pointer_guest.rs.)
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! events; `replay --at` must give back exactly the screen the session saw, `replay --find` must
 //! find a screen at the moment it appeared, and report.html must play the real video in Chromium.
 
-mod common;
+use crate::common;
 
 use std::ops::ControlFlow;
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! (from cell.json and from `--known`), escaping of hostile reasons, every relative link of the
 //! static tree resolving, `--nights`; and the merge of shards equals the unsharded report.
 
-mod common;
+use crate::common;
 
 use std::ffi::OsStr;
 use std::path::Path;

@@ -9,7 +9,7 @@
 //! - SIGTERM mid-wait exits 2 with result.json "error" and a finished, playable video;
 //! - macro errors exit 2 with file:line:col.
 
-mod common;
+use crate::common;
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! installer booting in it: resolution changes on the way, the first screen recognised, and a
 //! key sent as a QEMU extended key event (an XT scancode) moving the installer's selection.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,5 @@
 //! Property tests of the pointer's convergence loop on a simulated guest (in addition to the
-//! real-guest tests in tests/pointer_guest.rs): random starts and targets on 1024×768 and
+//! real-guest tests in tests/real_guests/pointer_guest.rs): random starts and targets on 1024×768 and
 //! 1920×1080 screens, several acceleration curves, clamping at the edges. The loop must always
 //! arrive, in at most ⌈log2 d⌉ + 4 rounds for a distance of d pixels.
 

@@ -4,7 +4,7 @@
 //! are checked by appending `--help`, so nothing is run). docs/recording.md lists every event
 //! kind of `events.jsonl`, with example lines that read back as their kinds.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The guest module against a real QEMU (TCG): launch with private sockets, QMP commands
 //! (status, screendump, registers, savevm/loadvm), and no QEMU left after drop.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,7 @@
 //! handle, takes QEMU with it (PR_SET_PDEATHSIG). The guest boots an empty disk, so SeaBIOS
 //! shows "No bootable device" and the macro waits for a screen that never comes.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -17,7 +17,7 @@
 //! for a fresh request after announcing the layout); the Cursor pseudo-encoding is, so that
 //! the server leaves the pointer out of the pixels for both clients.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -226,7 +226,7 @@ fn scan_rust(file: &Path, text: &str, found: &mut Found, unlisted: &mut Vec<Stri
             unlisted.push(format!(
                 "{}:{line}: a Command takes its program from `{arg}`, not a literal: name the \
                  program as a literal, or list the call in VARIABLE_PROGRAMS in \
-                 tests/external_programs.rs with where its names come from (and make sure this \
+                 tests/offline/external_programs.rs with where its names come from (and make sure this \
                  test scans that place)",
                 rel(file)
             ));
@@ -250,7 +250,7 @@ fn scan_rust(file: &Path, text: &str, found: &mut Found, unlisted: &mut Vec<Stri
         let line = text[..m.start()].matches('\n').count() + 1;
         unlisted.push(format!(
             "{}:{line}: a QEMU binary name is formatted: write each name as a whole literal \
-             (\"qemu-system-aarch64\") so that tests/external_programs.rs can check its package",
+             (\"qemu-system-aarch64\") so that tests/offline/external_programs.rs can check its package",
             rel(file)
         ));
     }

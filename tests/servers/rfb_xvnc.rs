@@ -1,6 +1,6 @@
 //! The VNC session against a real TigerVNC `Xvnc` with an `xterm` in it.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

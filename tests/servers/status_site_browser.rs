@@ -4,7 +4,7 @@
 //! report.html, images decoded), and clicking a step on a run page seeks its video there. Writes
 //! the screenshot docs/images/status-page.png that docs/nightly.md shows.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, VecDeque};
 use std::ffi::OsStr;

@@ -5,7 +5,7 @@
 //! `click_screen` whose screen never comes fails (exit 1) with the screen saved, a target off
 //! the screen is an error (exit 2).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -2,7 +2,7 @@
 //! stops, every QEMU is reaped, cells not yet started are written as skipped, and what was
 //! written is kept. Two real QEMU guests (an empty disk: SeaBIOS, then nothing) run at once.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -2,7 +2,7 @@
 //! event, the video plays to a given time, clicking an event seeks the video there, and the
 //! failure's diff images load. A screenshot is kept in target/tmp/report-browser.png.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::sync::Arc;

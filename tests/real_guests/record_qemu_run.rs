@@ -4,7 +4,7 @@
 //! empty disk, so SeaBIOS shows "No bootable device" within seconds and the macro's screen never
 //! comes: a fast, real guest.
 
-mod common;
+use crate::common;
 
 use std::ops::ControlFlow;
 use std::process::{Command, Stdio};

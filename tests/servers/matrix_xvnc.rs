@@ -3,7 +3,7 @@
 //! eight cells in parallel without crosstalk; a cell that fails once and passes on the retry is
 //! `flaky` with both attempts kept; known-issue signatures label the failures.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

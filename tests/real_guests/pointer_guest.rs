@@ -2,11 +2,11 @@
 //! usb-tablet (absolute). On the location screen it clicks "Canada" over VNC — checked by the
 //! row turning highlighted — and then "Continue" through QEMU's monitor (QMP input-send-event)
 //! — checked by the keyboard screen matching its reference. The same with the default PS/2 mouse (relative, accelerated, software cursor
-//! drawn into the framebuffer) is covered end to end by tests/run_debian_gtk.rs, through a
+//! drawn into the framebuffer) is covered end to end by tests/real_guests/run_debian_gtk.rs, through a
 //! macro's `click`/`click_screen` (one guest boot less for the suite); `click_canada_then_continue`
 //! still takes the expected mode so either can be run by hand.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -6,7 +6,7 @@
 //! its own result, its own serial log (its marker, not the other's), and its own video (whose
 //! last frame is its own final screen, not the other's); both guests ran at the same time.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
