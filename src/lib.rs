@@ -13,6 +13,7 @@ pub mod guest;
 pub mod matrix;
 pub mod pointer;
 pub mod record;
+pub mod refs;
 pub mod report;
 pub mod rfb;
 pub mod run;
