@@ -216,7 +216,7 @@ mod tests {
             &set,
             &[(3.0, "a"), (4.0, "a")],
         );
-        let report = usage(&[results.clone()], &[]).unwrap();
+        let report = usage(std::slice::from_ref(&results), &[]).unwrap();
         assert_eq!(report.runs, 2);
         let unused: Vec<&str> = report.unused().map(|r| r.name.as_str()).collect();
         assert_eq!(unused, ["c"]);
