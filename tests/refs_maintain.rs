@@ -2,7 +2,8 @@
 //! real TigerVNC Xvnc desktop: the run matches screen "a" (a fresh xterm), types, then times out
 //! on screen "b", whose reference was captured when the xterm said something slightly different
 //! (a near miss, as after a font or theme change). Then:
-//! - `refs unused` lists the never-matched references (b, c) and not a, with a's last match;
+//! - `refs unused` lists the never-matched references (b, c) and not a, with a's last match,
+//!   from the run's folder, the results root, or a matrix night holding the run as an attempt;
 //! - `refs suggest` proposes b with its similarity and old/new/diff pictures, leaves screens/
 //!   alone, and with `--apply` rewrites b.png (mask and .toml kept) so that `vncpilot check`
 //!   of the run's frame matches; asked again, it says b matches already;
@@ -105,6 +106,20 @@ fn wait_empty(desktop: &Xvnc, scratch: &Path, empty: &RgbImage) {
     }
 }
 
+/// Copies the folder `from` to `to` (files and folders; a run's folder has no links).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
@@ -201,6 +216,26 @@ fn refs_unused_and_suggest_maintain_the_references_of_a_real_run() {
     eprintln!("vncpilot refs unused:\n{out}");
     assert!(out.contains("unused (2):"), "{out}");
     assert!(out.contains(s(&run)), "a's last run is shown: {out}");
+    // The same run as attempt 1 of a matrix cell (DIR/<night>/<harness>/<variant>/cell.json):
+    // found through the cell's list of attempts.
+    let nightly = tmp.path().join("nightly");
+    let cell = nightly.join("2026-12-03/xterm/default");
+    copy_dir(&run, &cell.join("attempt-1"));
+    std::fs::write(
+        cell.join("cell.json"),
+        format!(
+            r#"{{"harness":"xterm","variant":"default","night":"2026-12-03","status":"fail","started":{},"attempts":[{{"status":"fail","results":"attempt-1"}}]}}"#,
+            result["started"]
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = vncpilot(&["refs", "unused", s(&nightly), "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let usage = json(&out);
+    assert_eq!(usage["runs"], 1, "{usage}");
+    let a = &usage["references"][0];
+    assert_eq!(a["name"], "a", "{usage}");
+    assert_eq!(a["last"]["run"], s(&cell.join("attempt-1")), "{usage}");
     // Sets given explicitly: another set nobody used is all unused.
     let other = project.join("screens/other");
     std::fs::create_dir_all(&other).unwrap();
