@@ -4,7 +4,8 @@
 //! (a near miss, as after a font or theme change). Then:
 //! - `refs unused` lists the never-matched references (b, c) and not a, with a's last match,
 //!   from the run's folder, the results root, or a matrix night holding the run as an attempt;
-//! - `refs suggest` proposes b with its similarity and old/new/diff pictures, leaves screens/
+//! - `refs suggest` proposes b with its similarity and old/new/diff pictures (an earlier
+//!   near-missed `check_screen` of b, which kept no frame, is pointed at), leaves screens/
 //!   alone, and with `--apply` rewrites b.png (mask and .toml kept) so that `vncpilot check`
 //!   of the run's frame matches; asked again, it says b matches already;
 //! - a frame whose size is not the mask's is refused with a clear error, nothing written;
@@ -167,7 +168,8 @@ fn refs_unused_and_suggest_maintain_the_references_of_a_real_run() {
     .unwrap();
     std::fs::write(
         harness.join("install.rhai"),
-        "wait_screen(\"a\", 20);\ntype(\"echo colour-two\\n\");\nwait_still(0.5, 10);\nwait_screen(\"b\", 3);\n",
+        "wait_screen(\"a\", 20);\ntype(\"echo colour-two\\n\");\nwait_still(0.5, 10);\n\
+         if check_screen(\"b\", 1) != \"\" { fail(\"b came\"); }\nwait_screen(\"b\", 3);\n",
     )
     .unwrap();
     let results = tmp.path().join("results");
@@ -319,6 +321,15 @@ fn refs_unused_and_suggest_maintain_the_references_of_a_real_run() {
     let suggestion = &report["suggestions"][0];
     assert_eq!(suggestion["screen"], "b", "{report}");
     assert_eq!(suggestion["applied"], true, "{report}");
+    // The run's other near miss, the check_screen before, kept no frame: pointed at the video.
+    let others = report["not_suggested"].as_array().unwrap();
+    assert_eq!(others.len(), 1, "{report}");
+    assert_eq!(others[0]["screen"], "b", "{report}");
+    let why = others[0]["why"].as_str().unwrap();
+    assert!(
+        why.contains("check_screen") && why.contains("replay"),
+        "{why}"
+    );
     assert_eq!(image::open(&b_png).unwrap().to_rgb8(), frame);
     assert_eq!(std::fs::read(&b_mask).unwrap(), mask_before);
     assert_eq!(std::fs::read(&b_toml).unwrap(), toml_before);

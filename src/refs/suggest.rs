@@ -6,7 +6,9 @@
 //! The wait is the one the run's forensics recorded (`forensics/forensics.json`: the awaited
 //! screen, its best similarity, the actual frame). It is a near miss when its best similarity
 //! reached `min_similarity` ([`DEFAULT_MIN_SIMILARITY`]) without matching: a screen that is
-//! almost the reference, rather than another screen.
+//! almost the reference, rather than another screen. Other near misses in `events.jsonl` (an
+//! earlier `check_screen` that returned false) kept no frame; they are listed, pointing at the
+//! video.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +18,7 @@ use serde::Serialize;
 
 use super::RefsError;
 use super::runs::find_runs;
+use crate::report::EventKind;
 use crate::report::forensics::{self, RegionReport};
 use crate::screen::reference::mask_path_for;
 use crate::screen::{Reference, ScreenSet, ScreenSettings};
@@ -103,7 +106,13 @@ pub fn suggest(results: &Path, options: &SuggestOptions) -> Result<SuggestReport
     };
     let mut sets: BTreeMap<PathBuf, ScreenSet> = BTreeMap::new();
     for run in find_runs(results)? {
-        let Some(awaited) = forensics::load(&run.dir)?.and_then(|f| f.awaited) else {
+        let awaited = forensics::load(&run.dir)?.and_then(|f| f.awaited);
+        report.not_suggested.extend(other_misses(
+            &run,
+            awaited.as_ref(),
+            options.min_similarity,
+        )?);
+        let Some(awaited) = awaited else {
             continue;
         };
         let best = awaited.best_similarity.unwrap_or(awaited.similarity);
@@ -172,6 +181,51 @@ pub fn suggest(results: &Path, options: &SuggestOptions) -> Result<SuggestReport
         apply(&mut report.suggestions)?;
     }
     Ok(report)
+}
+
+/// The near misses of a run's events other than the one its forensics kept: no frame was kept
+/// for them, so they are only pointed at (the video has the frame).
+fn other_misses(
+    run: &super::RunFolder,
+    awaited: Option<&forensics::AwaitedSummary>,
+    min_similarity: f64,
+) -> Result<Vec<UnsuggestedWait>, RefsError> {
+    let mut misses = Vec::new();
+    for (t, kind) in run.events()? {
+        let (action, step, best) = match &kind {
+            EventKind::WaitScreen(w) if w.matched.is_none() => ("wait_screen", w.step, &w.best),
+            EventKind::CheckScreen(w) if w.matched.is_none() => ("check_screen", w.step, &w.best),
+            EventKind::ClickScreen {
+                step,
+                matched: None,
+                best,
+                ..
+            } => ("click_screen", *step, best),
+            _ => continue,
+        };
+        for (screen, &similarity) in best.iter().flatten() {
+            if similarity >= min_similarity {
+                misses.push(UnsuggestedWait {
+                    run: run.dir.clone(),
+                    screen: screen.clone(),
+                    best_similarity: similarity,
+                    why: format!(
+                        "a missed {action} (step {step}, ended at {t:.1} s) whose frame was not kept \
+                         (only the wait that failed the run has forensics); the video has it: \
+                         vncpilot replay {} --at {t:.1} -o frame.png",
+                        run.dir.display()
+                    ),
+                });
+            }
+        }
+    }
+    // The wait the forensics kept is the run's last miss of that screen: it gets a suggestion.
+    if let Some(awaited) = awaited
+        && let Some(i) = misses.iter().rposition(|m| m.screen == awaited.screen)
+    {
+        misses.remove(i);
+    }
+    Ok(misses)
 }
 
 fn propose(
