@@ -5,14 +5,16 @@
 //! [`display`] is the guest's screen, keyboard and mouse over VNC or QEMU's monitor,
 //! [`screen`] matches reference screens against it, [`pointer`] moves the guest's mouse,
 //! [`guest`] starts and talks to QEMU, [`script`] runs the Rhai install macros, [`run`] owns
-//! the life of one run (guest, macro, watchdog, evidence), [`record`] keeps the video, and
-//! [`report`] writes results (result.json, events, forensics, report.html).
+//! the life of one run (guest, macro, watchdog, evidence), [`record`] keeps the video,
+//! [`report`] writes results (result.json, events, forensics, report.html); [`refs`] keeps
+//! the references up to date from those results.
 
 pub mod display;
 pub mod guest;
 pub mod matrix;
 pub mod pointer;
 pub mod record;
+pub mod refs;
 pub mod report;
 pub mod rfb;
 pub mod run;

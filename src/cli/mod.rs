@@ -9,6 +9,7 @@ mod check;
 mod import_needles;
 mod matrix;
 mod mouse;
+mod refs;
 mod replay;
 mod report;
 mod run;
@@ -41,6 +42,8 @@ enum Command {
     Matrix(matrix::MatrixArgs),
     /// Move the guest's pointer to a pixel or click there (relative mice converge by looking).
     Mouse(mouse::MouseArgs),
+    /// Maintain references from results: the unused ones, updates for near misses (--apply).
+    Refs(refs::RefsArgs),
     /// Look at a recorded run: the frame at a time, when a screen appeared, report.html.
     Replay(replay::ReplayArgs),
     /// Write the static status site over nightly matrix results (shards merged): matrix, history, run pages.
@@ -65,6 +68,7 @@ pub fn main() -> ExitCode {
         Command::Replay(a) => return replay::run(a),
         Command::Report(a) => return report::run(a),
         Command::Run(a) => return run::run(a),
+        Command::Refs(a) => refs::run(a),
         Command::Mouse(a) => runtime().and_then(|rt| rt.block_on(mouse::run(a))),
         Command::Snap(a) => runtime().and_then(|rt| rt.block_on(snap::run(a))),
         Command::Send(a) => runtime().and_then(|rt| rt.block_on(send::run(a))),

@@ -62,6 +62,7 @@ mod tests {
             variables: Default::default(),
             version: "0".into(),
             started: "x".into(),
+            screens: None,
         }
     }
 

@@ -266,7 +266,7 @@ fn write_awaited(run_dir: &Path, awaited: &AwaitedScreen) -> Result<AwaitedSumma
 }
 
 /// A name usable as a file name: screen names may contain `/` (set/name) or other characters.
-fn file_stem(name: &str) -> String {
+pub fn file_stem(name: &str) -> String {
     let stem: String = name
         .chars()
         .map(|c| {

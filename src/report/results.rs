@@ -45,6 +45,11 @@ pub struct RunResult {
     pub version: String,
     /// UTC start time, RFC 3339.
     pub started: String,
+    /// The folder of the screen set the run used (`screens/<set>/`, absolute when it could be
+    /// resolved), so `vncpilot refs` can find the references a run matched or missed. Absent in
+    /// results written before it existed, and when the set was never loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screens: Option<PathBuf>,
 }
 
 /// One run's folder.
@@ -199,10 +204,12 @@ mod tests {
             variables: BTreeMap::new(),
             version: "0".into(),
             started: b.started(),
+            screens: Some(PathBuf::from("/p/screens/h")),
         };
         b.write_result(&result).unwrap();
         let back = read_result(b.path()).unwrap();
         assert_eq!(back.status, Status::Fail);
+        assert_eq!(back.screens, result.screens);
         let json = std::fs::read_to_string(b.file("result.json")).unwrap();
         assert!(json.contains("\"status\": \"fail\""), "{json}");
     }

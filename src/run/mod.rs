@@ -35,7 +35,8 @@ use observers::Followers;
 
 use crate::record::Keep;
 use crate::report::{EventKind, ResultsDir, RunObserver, RunResult, Status};
-use crate::script::Outcome as Verdict;
+use crate::screen::ScreenSet;
+use crate::script::{Harness, Outcome as Verdict};
 
 /// Runs one harness to its verdict. Only a results folder that cannot be created or written is
 /// an `Err`; everything else (a guest that will not start, a macro error, a cancellation) ends
@@ -92,6 +93,7 @@ pub async fn run(options: RunOptions) -> Result<Outcome, RunError> {
         variables: harness.public_variables(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         started: results.started(),
+        screens: Some(screen_set_dir(harness)),
     };
     results.write_result(&result)?;
     Ok(Outcome {
@@ -101,4 +103,11 @@ pub async fn run(options: RunOptions) -> Result<Outcome, RunError> {
         duration_s,
         result,
     })
+}
+
+/// The harness's screen set folder, absolute where it exists (result.json's `screens`: a results
+/// folder is read later, from elsewhere).
+fn screen_set_dir(harness: &Harness) -> std::path::PathBuf {
+    let dir = ScreenSet::dir_of(&harness.screens_root, &harness.screen_set);
+    std::fs::canonicalize(&dir).unwrap_or(dir)
 }

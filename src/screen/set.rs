@@ -19,10 +19,21 @@ impl ScreenSet {
     /// needle's own `.png` is part of the needle, not a screen). `screens_root` is the
     /// `screens` directory; a project root holding `screens/` works too.
     pub fn load(screens_root: &Path, set: &str) -> Result<ScreenSet, ScreenError> {
-        let mut dir = screens_root.join(set);
+        ScreenSet::load_dir(&ScreenSet::dir_of(screens_root, set))
+    }
+
+    /// The folder [`ScreenSet::load`] reads for `set` under `screens_root`.
+    pub fn dir_of(screens_root: &Path, set: &str) -> PathBuf {
+        let dir = screens_root.join(set);
         if !dir.is_dir() && screens_root.join("screens").join(set).is_dir() {
-            dir = screens_root.join("screens").join(set);
+            return screens_root.join("screens").join(set);
         }
+        dir
+    }
+
+    /// Loads the set in the folder `dir` itself (e.g. `screens/debian-12`).
+    pub fn load_dir(dir: &Path) -> Result<ScreenSet, ScreenError> {
+        let dir = dir.to_path_buf();
         let entries = std::fs::read_dir(&dir).map_err(|e| ScreenError::io(&dir, e))?;
         let mut files = Vec::new();
         for entry in entries {

@@ -1,7 +1,8 @@
 //! The docs stay true to the code: every macro function the engine registers has a section in
 //! docs/scripting.md whose Rhai examples compile and call it, and every `vncpilot` subcommand
 //! has a section in docs/cli.md whose example command lines clap accepts (flags and values
-//! are checked by appending `--help`, so nothing is run). docs/recording.md lists every event
+//! are checked by appending `--help`, so nothing is run; docs/authoring.md's command lines are
+//! checked the same way). docs/recording.md lists every event
 //! kind of `events.jsonl`, with example lines that read back as their kinds.
 
 use crate::common;
@@ -181,12 +182,14 @@ fn words(line: &str) -> Vec<String> {
 
 #[test]
 fn every_subcommand_has_an_example_in_cli_md_that_clap_accepts() {
-    let docs = doc("cli.md");
-    let lines: Vec<Vec<String>> = code_blocks(&docs, "sh")
-        .iter()
-        .flat_map(|(_, code)| code.lines().map(words).collect::<Vec<_>>())
-        .filter(|w| w.first().is_some_and(|w| w == "vncpilot"))
-        .collect();
+    let command_lines = |docs: &str| -> Vec<Vec<String>> {
+        code_blocks(docs, "sh")
+            .iter()
+            .flat_map(|(_, code)| code.lines().map(words).collect::<Vec<_>>())
+            .filter(|w| w.first().is_some_and(|w| w == "vncpilot"))
+            .collect()
+    };
+    let lines = command_lines(&doc("cli.md"));
     let mut problems = Vec::new();
     for sub in subcommands() {
         if !lines.iter().any(|w| w.get(1) == Some(&sub)) {
@@ -195,7 +198,14 @@ fn every_subcommand_has_an_example_in_cli_md_that_clap_accepts() {
             ));
         }
     }
-    for w in &lines {
+    let authoring = command_lines(&doc("authoring.md"));
+    assert!(
+        authoring
+            .iter()
+            .any(|w| w.get(1).is_some_and(|s| s == "refs")),
+        "docs/authoring.md has no `vncpilot refs` example"
+    );
+    for w in lines.iter().chain(&authoring) {
         // Shell variables would be expanded by the shell; such lines are checked by eye.
         if w.iter().any(|a| a.contains('$')) {
             continue;
