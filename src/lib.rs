@@ -8,6 +8,7 @@
 //! the life of one run (guest, macro, watchdog, evidence), [`record`] keeps the video, and
 //! [`report`] writes results (result.json, events, forensics, report.html).
 
+pub mod author;
 pub mod display;
 pub mod guest;
 pub mod matrix;
