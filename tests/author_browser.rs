@@ -9,7 +9,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,84 @@ use common::devtools::{Chromium, Page};
 use common::xvnc::{Xvnc, XvncAuth};
 
 const PASSWORD: &str = "au-th0r-pw";
+
+/// `xev` on the Xvnc display, its output line-buffered into a file; killed on drop.
+struct Xev {
+    child: Child,
+    out: PathBuf,
+}
+
+impl Drop for Xev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Xev {
+    fn start(xvnc: &Xvnc) -> Xev {
+        let out = xvnc.dir().join("xev.txt");
+        let file = std::fs::File::create(&out).unwrap();
+        let child = Command::new("stdbuf")
+            .args(["-oL", "xev", "-geometry", "640x480+0+0"])
+            .env("DISPLAY", format!(":{}", xvnc.display))
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start xev (package x11-utils) through stdbuf (coreutils)");
+        let xev = Xev { child, out };
+        xev.wait_for(|t| t.contains("Expose event"), "xev's window to show");
+        xev
+    }
+
+    fn wait_for(&self, done: impl Fn(&str) -> bool, what: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+            if done(&text) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waiting for {what}; xev said:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// (button, root x, root y) of every ButtonPress in xev's output.
+fn presses(text: &str) -> Vec<(u32, u32, u32)> {
+    let mut out = Vec::new();
+    let mut at = None;
+    let mut inside = false;
+    for line in text.lines() {
+        if line.starts_with("ButtonPress event") {
+            inside = true;
+            at = None;
+        } else if line.ends_with("event,") || line.contains(" event, serial") {
+            inside = false;
+        } else if inside && line.contains("root:(") {
+            let s = &line[line.find("root:(").unwrap() + 6..];
+            let s = &s[..s.find(')').unwrap()];
+            let (x, y) = s.split_once(',').unwrap();
+            at = Some((x.trim().parse().unwrap(), y.trim().parse().unwrap()));
+        } else if let (true, Some((x, y))) = (inside, at)
+            && let Some(i) = line.find("button ")
+        {
+            let b = line[i + 7..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            out.push((b, x, y));
+            inside = false;
+        }
+    }
+    out
+}
 
 /// The `vncpilot author` process, killed on drop.
 struct AuthorProcess {
@@ -320,4 +398,56 @@ fn the_author_page_shows_drives_and_saves_references() {
     drop(page);
     drop(browser);
     drop(author);
+}
+
+/// Clicks on the live screen (left and right) reach the guest's pointer at those pixels, and a
+/// combo from the "Send keys" box reaches it as its keys (seen by `xev`, a real X client).
+#[test]
+fn the_pages_mouse_and_key_combos_reach_the_guest() {
+    let xvnc = Xvnc::start(640, 480, XvncAuth::Password(PASSWORD));
+    let xev = Xev::start(&xvnc);
+    let work = tempfile::tempdir().expect("work dir");
+    let author = AuthorProcess::start(&xvnc, &work.path().join("screens"));
+    let browser = Chromium::launch(&author.url);
+    let token = author.url.trim_end_matches('/').rsplit('/').next().unwrap();
+    let mut page = browser.page(token);
+    wait_for(&mut page, "window.author && author.updates > 0", 30);
+
+    let at = page.eval(
+        "(() => { const r = document.getElementById('screen').getBoundingClientRect();
+                  return [r.left, r.top]; })()",
+    );
+    let (left, top) = (at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+    for (x, y, button, bits) in [(123u32, 45u32, "left", 1), (300, 200, "right", 2)] {
+        let (px, py) = (left + f64::from(x) + 0.5, top + f64::from(y) + 0.5);
+        for (kind, buttons) in [
+            ("mouseMoved", 0),
+            ("mousePressed", bits),
+            ("mouseReleased", 0),
+        ] {
+            page.call(
+                "Input.dispatchMouseEvent",
+                json!({"type": kind, "x": px, "y": py, "button": if kind == "mouseMoved" { "none" } else { button },
+                       "buttons": buttons, "clickCount": 1}),
+            );
+        }
+    }
+    let text = xev.wait_for(|t| presses(t).len() >= 2, "two button presses");
+    assert_eq!(presses(&text), vec![(1, 123, 45), (3, 300, 200)], "{text}");
+
+    page.eval(
+        "document.getElementById('key-combo').value = 'ctrl-alt-f2';
+         document.getElementById('key-form').requestSubmit()",
+    );
+    let text = xev.wait_for(|t| t.contains("F2"), "the F2 of ctrl-alt-f2");
+    let pressed = |name: &str| {
+        text.split("KeyPress event")
+            .skip(1)
+            .any(|e| e.contains(&format!(", {name})")))
+    };
+    for name in ["Control_L", "Alt_L", "F2"] {
+        assert!(pressed(name), "no KeyPress of {name}:\n{text}");
+    }
+    let errors = page.eval("author.errors");
+    assert_eq!(errors, json!([]));
 }
