@@ -290,10 +290,21 @@ fn the_author_page_shows_drives_and_saves_references() {
         key(&mut page, &s, &s, 0);
     }
     key(&mut page, "Enter", "\r", 13);
+    let typing = Instant::now();
     wait_file(&typed, "authored\n");
+    let written = typing.elapsed();
     // ... and the page followed the xterm's change.
     let after = wait_page_equals_server(&mut page, &xvnc, work.path());
     assert_ne!(before, after, "the page did not change with the xterm");
+    let traffic = page.eval("[author.updates, author.bytes]");
+    eprintln!(
+        "typing {} characters: the page got {} updates, {} bytes in all (first full frame included); \
+         file written {:.2} s after the Enter was dispatched (the keys before it queue at 30 ms each)",
+        command.len(),
+        traffic[0],
+        traffic[1],
+        written.as_secs_f64()
+    );
 
     // The "type text" box, then Enter.
     page.eval(&format!(

@@ -10,7 +10,7 @@ const frozen = $('frozen');
 const overlay = $('overlay');
 const state = {
   // Read by tests: updates drawn, the screen's size, the last check results.
-  updates: 0, width: 0, height: 0, checks: [], errors: [], saved: null,
+  updates: 0, bytes: 0, width: 0, height: 0, checks: [], errors: [], saved: null,
   shapes: [], mode: 'live',
 };
 window.author = state;
@@ -32,6 +32,7 @@ function send(message) {
 let drawing = Promise.resolve();
 socket.onmessage = (event) => {
   if (typeof event.data !== 'string') {
+    state.bytes += event.data.byteLength;
     const view = new DataView(event.data);
     const [w, h, x, y] = [0, 4, 8, 12].map((o) => view.getUint32(o));
     const png = new Blob([event.data.slice(24)], { type: 'image/png' });
