@@ -398,6 +398,22 @@ fn the_author_page_shows_drives_and_saves_references() {
         10,
     );
 
+    // Editing it brings back its image and exactly the shapes it was drawn with.
+    page.eval("document.getElementById('live').click()");
+    page.eval(
+        "document.querySelector('#checks li[data-name=\"xterm-prompt\"] button.edit').click()",
+    );
+    let edited = wait_for(
+        &mut page,
+        "author.editing === 'xterm-prompt' && author.shapes",
+        20,
+    );
+    assert_eq!(edited, shapes);
+    assert_eq!(
+        page.eval("document.getElementById('ref-name').value"),
+        "xterm-prompt"
+    );
+
     // No password anywhere in the page.
     let html = page.eval("document.documentElement.outerHTML");
     assert!(!html.as_str().unwrap().contains(PASSWORD));

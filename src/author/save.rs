@@ -186,6 +186,100 @@ pub fn save(
     })
 }
 
+/// An existing reference of the set as a [`Drawing`] on its image, to edit it: its explicit
+/// `[[region]]`s (else the mask's regions) as match rectangles; the mask's black parts inside
+/// them as exclude rectangles (their bounding boxes, parts closer than the mask's join gap
+/// joined, as the loader joins regions); click point, threshold and margin from its `.toml`.
+pub fn load_drawing(
+    screens_root: &Path,
+    set: &str,
+    name: &str,
+) -> Result<(RgbImage, Drawing), AuthorError> {
+    if !valid_name(name) {
+        return Err(AuthorError::Invalid(format!(
+            "no reference called {name:?}"
+        )));
+    }
+    let dir = set_dir(screens_root, set);
+    let screen = ["png", "ppm"]
+        .iter()
+        .map(|e| dir.join(format!("{name}.{e}")))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            AuthorError::Invalid(format!(
+                "{name} is not a screen of {} (openQA needles are edited after import-needles)",
+                dir.display()
+            ))
+        })?;
+    let image = image::open(&screen)
+        .map_err(|source| AuthorError::Image {
+            path: screen.clone(),
+            source,
+        })?
+        .into_rgb8();
+    let (w, h) = image.dimensions();
+    let toml_path = screen.with_extension("toml");
+    let settings = if toml_path.is_file() {
+        ScreenSettings::load(&toml_path)?
+    } else {
+        ScreenSettings::default()
+    };
+    let mask = match mask_path_for(&screen).filter(|m| m.is_file()) {
+        Some(m) => Some(
+            image::open(&m)
+                .map_err(|source| AuthorError::Image { path: m, source })?
+                .into_luma8(),
+        ),
+        None => None,
+    };
+    let mut matches: Vec<Rect> = settings
+        .regions
+        .iter()
+        .map(|r| Rect::new(r.x, r.y, r.w, r.h))
+        .collect();
+    if matches.is_empty()
+        && let Some(m) = &mask
+    {
+        matches = crate::screen::mask::regions(m);
+    }
+    let mut excludes = Vec::new();
+    if let Some(m) = mask.as_ref().filter(|m| m.dimensions() == (w, h)) {
+        let within = if matches.is_empty() {
+            vec![Rect::full(w, h)]
+        } else {
+            matches.clone()
+        };
+        for r in &within {
+            let black = GrayImage::from_fn(r.w, r.h, |x, y| {
+                let v = m.get_pixel(r.x + x, r.y + y).0[0];
+                Luma([if crate::screen::mask::is_compared(v) {
+                    0
+                } else {
+                    255
+                }])
+            });
+            excludes.extend(
+                crate::screen::mask::regions(&black)
+                    .into_iter()
+                    .map(|e| Rect::new(e.x + r.x, e.y + r.y, e.w, e.h)),
+            );
+        }
+    }
+    // A whole-screen region is what "no match rectangle" means.
+    if matches == [Rect::full(w, h)] {
+        matches.clear();
+    }
+    let drawing = Drawing {
+        name: name.to_string(),
+        matches,
+        excludes,
+        click: settings.click_point,
+        threshold: settings.threshold,
+        margin: settings.margin,
+    };
+    Ok((image, drawing))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +343,26 @@ mod tests {
         assert!(r.check(&picture()).matched);
         let toml = std::fs::read_to_string(&saved.settings).unwrap();
         assert!(toml.contains("threshold = 0.9"), "{toml}");
+    }
+
+    #[test]
+    fn a_saved_reference_comes_back_as_drawn() {
+        let root = tempfile::tempdir().unwrap();
+        let screens = root.path().join("screens");
+        let d = Drawing {
+            name: "edit-me".into(),
+            matches: vec![Rect::new(10, 10, 30, 20), Rect::new(60, 40, 40, 30)],
+            excludes: vec![Rect::new(70, 50, 5, 6)],
+            click: Some([65, 45]),
+            threshold: Some(0.9),
+            margin: None,
+        };
+        save(&screens, "s", &picture(), &d).unwrap();
+        let (image, back) = load_drawing(&screens, "s", "edit-me").unwrap();
+        assert_eq!(image, picture());
+        assert_eq!(back, d);
+        assert!(load_drawing(&screens, "s", "missing").is_err());
+        assert!(load_drawing(&screens, "s", "../s/edit-me").is_err());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //!
 //! Routes, all under `/<token>/` (see the module docs of `author` for why):
 //! `GET /` the page, `GET /author.js`, `GET /author.css`, `GET /ws` the WebSocket,
-//! `GET /api/info`, `POST /api/freeze`, `GET /api/frozen.png`, `POST /api/save`.
+//! `GET /api/info`, `POST /api/freeze`, `GET /api/frozen.png`, `POST /api/save`,
+//! `POST /api/edit` (an existing reference becomes the frozen frame, its shapes returned).
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -145,6 +146,7 @@ impl Author {
             .route(&at("/api/freeze"), post(freeze))
             .route(&at("/api/frozen.png"), get(frozen_png))
             .route(&at("/api/save"), post(save_reference))
+            .route(&at("/api/edit"), post(edit_reference))
             .with_state(shared);
         let mut until = stopping.clone();
         let task = tokio::spawn(async move {
@@ -302,6 +304,40 @@ async fn save_reference(State(s): State<Arc<Shared>>, Json(drawing): Json<Drawin
         .into_response(),
         Ok(Err(e)) => invalid(e),
         Err(e) => invalid(AuthorError::Invalid(format!("saving failed: {e}"))),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct EditRequest {
+    name: String,
+}
+
+/// Freezes an existing reference's image and returns its shapes, to edit and save it again.
+async fn edit_reference(State(s): State<Arc<Shared>>, Json(req): Json<EditRequest>) -> Response {
+    let Some(set) = s.options.set.clone() else {
+        return invalid(AuthorError::Invalid("no screen set".into()));
+    };
+    let root = s.options.screens_root.clone();
+    let loaded =
+        tokio::task::spawn_blocking(move || save::load_drawing(&root, &set, &req.name)).await;
+    match loaded {
+        Ok(Ok((image, drawing))) => {
+            let (width, height) = image.dimensions();
+            let frame = Arc::new(Frame {
+                serial: 0,
+                time: std::time::Instant::now(),
+                image: Arc::new(image),
+                damage: Vec::new(),
+                cursor: None,
+                pointer: None,
+            });
+            if let Ok(mut f) = s.frozen.lock() {
+                *f = Some(frame);
+            }
+            Json(json!({"width": width, "height": height, "drawing": drawing})).into_response()
+        }
+        Ok(Err(e)) => invalid(e),
+        Err(e) => invalid(AuthorError::Invalid(format!("loading failed: {e}"))),
     }
 }
 

@@ -74,7 +74,12 @@ function showChecks(results) {
     name.textContent = r.name;
     const sim = document.createElement('span');
     sim.textContent = r.similarity.toFixed(3) + (r.matched ? ' ✓' : ' < ' + r.threshold.toFixed(2));
-    li.append(name, sim);
+    const open = document.createElement('button');
+    open.className = 'edit';
+    open.textContent = 'edit';
+    open.title = 'edit this reference';
+    open.onclick = () => edit(r.name);
+    li.append(name, sim, open);
     list.append(li);
   }
   if (!results.length) {
@@ -155,27 +160,50 @@ async function api(path, body) {
   return reply;
 }
 
+// Shows `src` (width × height) for drawing, with `shapes` already on it.
+async function showEditor(src, width, height, shapes) {
+  const img = new Image();
+  img.src = src;
+  await img.decode();
+  for (const c of [frozen, overlay]) { c.width = width; c.height = height; }
+  frozen.getContext('2d').drawImage(img, 0, 0);
+  state.mode = 'frozen';
+  state.shapes = shapes;
+  redraw();
+  $('screen').hidden = true;
+  $('editor').hidden = false;
+  $('tools').hidden = false;
+  $('live').hidden = false;
+  $('freeze').hidden = true;
+  $('mode').textContent = 'frozen';
+  $('mode').className = 'frozen';
+}
 $('freeze').addEventListener('click', async () => {
   try {
     const f = await api('freeze');
-    const img = new Image();
-    img.src = base + 'api/frozen.png?serial=' + f.serial;
-    await img.decode();
-    for (const c of [frozen, overlay]) { c.width = f.width; c.height = f.height; }
-    frozen.getContext('2d').drawImage(img, 0, 0);
-    state.mode = 'frozen';
     state.frozenSerial = f.serial;
-    state.shapes = [];
-    redraw();
-    $('screen').hidden = true;
-    $('editor').hidden = false;
-    $('tools').hidden = false;
-    $('live').hidden = false;
-    $('freeze').hidden = true;
-    $('mode').textContent = 'frozen';
-    $('mode').className = 'frozen';
+    await showEditor(base + 'api/frozen.png?serial=' + f.serial, f.width, f.height, []);
   } catch (e) { showError('freeze: ' + e.message); }
 });
+// Edit an existing reference: its image frozen, its rectangles and click point drawn.
+async function edit(name) {
+  try {
+    const r = await api('edit', { name });
+    const d = r.drawing;
+    const shapes = [
+      ...d.matches.map((m) => ({ kind: 'match', ...m })),
+      ...d.excludes.map((m) => ({ kind: 'exclude', ...m })),
+      ...(d.click ? [{ kind: 'click', x: d.click[0], y: d.click[1] }] : []),
+    ];
+    await showEditor(base + 'api/frozen.png?edit=' + encodeURIComponent(name) + '&t=' + Date.now(),
+      r.width, r.height, shapes);
+    $('ref-name').value = d.name;
+    $('ref-threshold').value = d.threshold ?? '';
+    $('ref-margin').value = d.margin ?? '';
+    state.editing = d.name;
+  } catch (e) { showError('edit: ' + e.message); }
+}
+state.edit = edit;
 $('live').addEventListener('click', () => {
   state.mode = 'live';
   $('screen').hidden = false;
