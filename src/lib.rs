@@ -9,6 +9,7 @@
 //! [`report`] writes results (result.json, events, forensics, report.html); [`refs`] keeps
 //! the references up to date from those results.
 
+pub mod author;
 pub mod display;
 pub mod guest;
 pub mod matrix;

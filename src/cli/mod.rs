@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use vncpilot::report::Status;
 
+mod author;
 mod check;
 mod import_needles;
 mod matrix;
@@ -34,6 +35,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Serve a local page to capture, mask and live-check reference screens and drive the guest.
+    Author(author::AuthorArgs),
     /// Does a reference screen or openQA needle match an image? (exit 0 match, 1 no match, 2 error)
     Check(check::CheckArgs),
     /// Convert a folder of openQA needles into screens/, masks/ and .toml settings.
@@ -69,6 +72,7 @@ pub fn main() -> ExitCode {
         Command::Report(a) => return report::run(a),
         Command::Run(a) => return run::run(a),
         Command::Refs(a) => refs::run(a),
+        Command::Author(a) => runtime().and_then(|rt| rt.block_on(author::run(a))),
         Command::Mouse(a) => runtime().and_then(|rt| rt.block_on(mouse::run(a))),
         Command::Snap(a) => runtime().and_then(|rt| rt.block_on(snap::run(a))),
         Command::Send(a) => runtime().and_then(|rt| rt.block_on(send::run(a))),
