@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::forensics_collect::{self, QemuEvidence};
 use super::guest_setup::{self, Guest};
+use super::guest_watch;
 use super::observers::Followers;
 use super::watchdog::Watchdog;
 use super::{RunError, RunOptions, recording};
@@ -82,13 +83,16 @@ pub(crate) async fn drive(
     let macro_path = harness.macro_path.clone();
     let max_ops = harness.timeouts.max_operations;
     let runner = ctx.clone();
-    let verdict =
-        tokio::task::spawn_blocking(move || run_macro(&source, &macro_path, &runner, max_ops))
-            .await
-            .unwrap_or_else(|e| Verdict {
-                status: Status::Error,
-                reason: format!("the macro thread failed: {e}"),
-            });
+    let macro_thread =
+        tokio::task::spawn_blocking(move || run_macro(&source, &macro_path, &runner, max_ops));
+    let verdict = match live.qemu.as_mut() {
+        Some(qemu) => guest_watch::watch(macro_thread, qemu, &ctx).await,
+        None => macro_thread.await,
+    }
+    .unwrap_or_else(|e| Verdict {
+        status: Status::Error,
+        reason: format!("the macro thread failed: {e}"),
+    });
     drop(watchdog);
     keep_evidence(results, &ctx, followers, &verdict, live.qemu.as_ref()).await;
     Ok(verdict)
@@ -102,11 +106,13 @@ async fn keep_evidence(
     verdict: &Verdict,
     qemu: Option<&Qemu>,
 ) {
+    // A display that is gone (its guest died) still leaves the last screen the macro saw.
     let final_frame = ctx
         .display()
         .latest()
-        .inspect_err(|e| tracing::warn!("no final frame: {e}"))
-        .ok();
+        .inspect_err(|e| tracing::warn!("no final frame from the display: {e}"))
+        .ok()
+        .or_else(|| followers.last_frame.get());
     if verdict.status == Status::Pass {
         if let Some(frame) = &final_frame
             && let Err(e) = results.write_final(&frame.image)

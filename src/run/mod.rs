@@ -17,6 +17,7 @@ mod error;
 mod exit_code;
 mod forensics_collect;
 mod guest_setup;
+mod guest_watch;
 mod observers;
 mod options;
 mod outcome;

@@ -140,6 +140,19 @@ pub enum Stop {
     Timeout(Duration),
     /// Ctrl-C or another signal (an error: nobody judged the guest).
     Interrupted(String),
+    /// The guest's process ended under the macro (an error): how, and its last words.
+    GuestDied(String),
+}
+
+impl Stop {
+    /// What the macro's step says when it is stopped.
+    pub fn reason(&self) -> String {
+        match self {
+            Stop::Timeout(d) => format!("the run's time ({:.0} s) is up", d.as_secs_f64()),
+            Stop::Interrupted(why) => format!("interrupted: {why}"),
+            Stop::GuestDied(why) => why.clone(),
+        }
+    }
 }
 
 impl RunContext {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use rhai::{Dynamic, EvalAltResult};
 
-use super::context::{RunContext, Stop};
+use super::context::RunContext;
 use super::convert::{RhaiResult, error, screen_names, seconds};
 use super::still::StillOptions;
 use crate::report::{EventKind, Progress, ScreenCheck, ScreenWait, Stillness};
@@ -44,11 +44,10 @@ impl RunContext {
         if !self.cancel.is_cancelled() {
             return Ok(());
         }
-        Err(error(match self.stop_reason() {
-            Some(Stop::Timeout(d)) => format!("the run's time ({:.0} s) is up", d.as_secs_f64()),
-            Some(Stop::Interrupted(why)) => format!("interrupted: {why}"),
-            None => "cancelled".into(),
-        }))
+        Err(error(
+            self.stop_reason()
+                .map_or_else(|| "cancelled".into(), |stop| stop.reason()),
+        ))
     }
 
     fn fail_with(&self, reason: String) -> Box<EvalAltResult> {
