@@ -229,3 +229,220 @@ fn a_guest_terminated_mid_wait_names_qemu_s_last_words() {
     );
     assert_video_kept(&dir);
 }
+
+/// The empty-disk harness with a second QMP monitor for the test (`test-qmp.sock` in `dir`)
+/// and `timeouts` in its [timeouts] section.
+fn harness_with_monitor(dir: &Path, script: &str, timeouts: &str) -> (PathBuf, PathBuf) {
+    let h = dir.join("frozen");
+    std::fs::create_dir_all(&h).unwrap();
+    let screens = Path::new(env!("CARGO_MANIFEST_DIR")).join("screens");
+    let monitor = dir.join("test-qmp.sock");
+    std::fs::write(
+        h.join("harness.toml"),
+        format!(
+            "screens = \"debian-12\"\nscreens_root = {:?}\n\
+             [guest]\nmemory_mib = 256\naccel = \"tcg\"\nnetwork = false\n\
+             disks = [{{ size = \"16M\" }}]\n\
+             extra_args = [\"-qmp\", \"unix:{},server=on,wait=off\"]\n\
+             [guest.boot]\ndisk = true\n[timeouts]\nrun_s = 900\n{timeouts}\n",
+            screens.display().to_string(),
+            monitor.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(h.join("install.rhai"), script).unwrap();
+    (h, monitor)
+}
+
+/// Sends one QMP command on the test's own monitor of the guest.
+fn qmp(monitor: &Path, command: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let qmp = vncpilot::guest::Qmp::connect(monitor, Duration::from_secs(10))
+            .await
+            .expect("the test's QMP monitor");
+        qmp.execute(command, None).await.expect(command);
+        assert_eq!(qmp.status().await.unwrap(), "paused");
+    });
+}
+
+/// The first event with `action` (and step `step` when given).
+fn event<'a>(events: &'a [Value], action: &str) -> &'a Value {
+    events
+        .iter()
+        .find(|e| e["action"] == action)
+        .unwrap_or_else(|| panic!("no {action} event: {events:?}"))
+}
+
+#[test]
+fn a_frozen_guest_fails_the_wait_at_the_stall_time_not_its_timeout() {
+    let _lock = common::guest_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    // First, while the guest runs: a check that stalls at 3 s if SeaBIOS's screen were still
+    // (its text cursor blinks, so it must run its whole 8 s). Then the wait the test freezes.
+    let script = "let c = check_screen(\"language\", 8);\nlog(\"the live screen moves\");\n\
+                  wait_screen(\"language\", 600);\n";
+    let (harness, monitor) = harness_with_monitor(tmp.path(), script, "stall_s = 3");
+    let mut run = Run::start(&harness, &results, &[]);
+    let dir = wait_guest_ready(&results, &mut run);
+    qmp(&monitor, "stop");
+    let stopped = Instant::now();
+    let (status, stderr) = run.wait(Duration::from_secs(120));
+    let took = stopped.elapsed().as_secs_f64();
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "a frozen guest fails the run:\n{stderr}"
+    );
+    assert_qemu_gone(&dir);
+    let events = events(&dir);
+    let check = event(&events, "check_screen");
+    let live = check["duration_s"].as_f64().unwrap();
+    assert!(
+        live >= 7.5,
+        "the live guest's screen did not stall: {check}"
+    );
+    let result = read_json(&dir.join("result.json"));
+    let reason = result["reason"].as_str().unwrap();
+    eprintln!("the run ended {took:.2} s after QMP stop: {reason}");
+    assert_eq!(result["status"], "fail", "{result}");
+    assert!(
+        reason.contains("install.rhai:3") && reason.contains("screen unchanged for 3 s"),
+        "{reason}"
+    );
+    // At the stall time after the freeze (3 s, a tick, teardown), not the 600 s timeout.
+    assert!(
+        took >= 2.5 && took < 12.0,
+        "ended {took:.1} s after the stop"
+    );
+    let wait = event(&events, "wait_screen");
+    let waited = wait["duration_s"].as_f64().unwrap();
+    assert!(waited >= 3.0 && waited < 600.0, "{wait}");
+    assert_eq!(wait["matched"], Value::Null, "{wait}");
+    assert!(dir.join("forensics").is_dir(), "forensics kept");
+    assert!(image::open(dir.join("final.png")).is_ok(), "final.png kept");
+    assert_video_kept(&dir);
+    // result.json: each wait against its timeout.
+    let waits = result["waits"].as_array().expect("waits in result.json");
+    assert_eq!(waits.len(), 2, "{waits:?}");
+    assert_eq!(waits[1]["action"], "wait_screen");
+    assert_eq!(waits[1]["timeout_s"], 600.0);
+}
+
+/// A `--vnc`-only harness on the Debian screens, with `timeouts` in its [timeouts] section.
+fn attached_harness(dir: &Path, script: &str, timeouts: &str) -> PathBuf {
+    let h = dir.join("attached");
+    std::fs::create_dir_all(&h).unwrap();
+    let screens = Path::new(env!("CARGO_MANIFEST_DIR")).join("screens");
+    std::fs::write(
+        h.join("harness.toml"),
+        format!(
+            "screens = \"debian-12\"\nscreens_root = {:?}\n[timeouts]\nrun_s = 120\n{timeouts}\n",
+            screens.display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::write(h.join("install.rhai"), script).unwrap();
+    h
+}
+
+/// Runs `harness` attached to `desktop`; exit code, result.json, events, how long it took.
+fn run_attached(
+    harness: &Path,
+    desktop: &Xvnc,
+    extra: &[&str],
+) -> (Option<i32>, Value, Vec<Value>, f64) {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let mut args = vec!["--vnc".to_string(), desktop.unix_addr()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let started = Instant::now();
+    let (status, stderr) = Run::start(harness, &results, &args).wait(Duration::from_secs(120));
+    let took = started.elapsed().as_secs_f64();
+    let dir = results.join("latest");
+    let result = read_json(&dir.join("result.json"));
+    eprintln!("{took:.2} s: {result}\n{stderr}");
+    (status.code(), result, events(&dir), took)
+}
+
+use common::xvnc::{Xvnc, XvncAuth};
+
+#[test]
+fn on_a_still_desktop_a_wait_stalls_unless_its_stall_is_off() {
+    // An Xvnc desktop with no clients never changes.
+    let desktop = Xvnc::start(800, 600, XvncAuth::None);
+    let tmp = tempfile::tempdir().unwrap();
+    // The harness's stall time (1 s) ends a 60 s wait; a wait's own #{stall: 2} overrides it.
+    let h = attached_harness(
+        tmp.path(),
+        "wait_screen(\"language\", 60, #{stall: 2});\n",
+        "stall_s = 1",
+    );
+    let (code, result, events, _) = run_attached(&h, &desktop, &[]);
+    assert_eq!(code, Some(1), "{result}");
+    let reason = result["reason"].as_str().unwrap();
+    assert!(reason.contains("screen unchanged for 2 s"), "{reason}");
+    let waited = event(&events, "wait_screen")["duration_s"]
+        .as_f64()
+        .unwrap();
+    assert!((2.0..4.0).contains(&waited), "waited {waited} s");
+    // #{stall: 0}: off, so the wait runs to its timeout.
+    let h = attached_harness(
+        tmp.path(),
+        "wait_screen(\"language\", 3, #{stall: 0});\n",
+        "stall_s = 1",
+    );
+    let (code, result, events, _) = run_attached(&h, &desktop, &[]);
+    assert_eq!(code, Some(1), "{result}");
+    let reason = result["reason"].as_str().unwrap();
+    assert!(reason.contains("did not appear within 3 s"), "{reason}");
+    let waited = event(&events, "wait_screen")["duration_s"]
+        .as_f64()
+        .unwrap();
+    assert!(waited >= 3.0, "waited {waited} s");
+    // wait_still expects a still screen: no stall there.
+    let h = attached_harness(tmp.path(), "wait_still(2, 10);\n", "stall_s = 1");
+    let (code, result, _, _) = run_attached(&h, &desktop, &[]);
+    assert_eq!(code, Some(0), "{result}");
+}
+
+#[test]
+fn time_scale_multiplies_each_wait_s_timeout_and_the_result_reports_it() {
+    let desktop = Xvnc::start(800, 600, XvncAuth::None);
+    let tmp = tempfile::tempdir().unwrap();
+    let h = attached_harness(
+        tmp.path(),
+        "check_screen(\"language\", 1);\nwait_screen(\"language\", 1);\n",
+        "time_scale = 2",
+    );
+    // --time-scale 3 wins over the harness's 2: each 1 s wait takes 3 s.
+    let (code, result, _, took) = run_attached(&h, &desktop, &["--time-scale", "3"]);
+    assert_eq!(code, Some(1), "{result}");
+    assert!(took >= 6.0, "two scaled waits took {took:.1} s in all");
+    let reason = result["reason"].as_str().unwrap();
+    assert!(reason.contains("did not appear within 3 s"), "{reason}");
+    assert_eq!(result["time_scale"], 3.0);
+    let waits = result["waits"].as_array().expect("waits");
+    assert_eq!(waits.len(), 2, "{waits:?}");
+    for (w, action) in waits.iter().zip(["check_screen", "wait_screen"]) {
+        assert_eq!(w["action"], action, "{w}");
+        assert_eq!(w["what"], "language", "{w}");
+        assert_eq!(w["timeout_s"], 3.0, "{w}");
+        let elapsed = w["elapsed_s"].as_f64().unwrap();
+        assert!((3.0..4.5).contains(&elapsed), "{w}");
+    }
+    // The harness's own scale applies without the flag.
+    let (_, result, _, _) = run_attached(&h, &desktop, &[]);
+    assert_eq!(result["time_scale"], 2.0);
+    assert_eq!(result["waits"][1]["timeout_s"], 2.0, "{result}");
+    // A bad scale is refused before anything runs.
+    let (status, stderr) =
+        Run::start(&h, &tmp.path().join("r"), &["--time-scale", "0"]).wait(Duration::from_secs(30));
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("time scale 0"), "{stderr}");
+}

@@ -62,6 +62,8 @@ mod tests {
             variables: Default::default(),
             version: "0".into(),
             started: "x".into(),
+            time_scale: 1.0,
+            waits: Vec::new(),
         }
     }
 

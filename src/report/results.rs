@@ -45,6 +45,20 @@ pub struct RunResult {
     pub version: String,
     /// UTC start time, RFC 3339.
     pub started: String,
+    /// What every timeout was multiplied by (`--time-scale`, `[timeouts] time_scale`).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub time_scale: f64,
+    /// Each wait's time against its timeout, in step order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waits: Vec<super::WaitTiming>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
 }
 
 /// One run's folder.
@@ -199,6 +213,8 @@ mod tests {
             variables: BTreeMap::new(),
             version: "0".into(),
             started: b.started(),
+            time_scale: 1.0,
+            waits: Vec::new(),
         };
         b.write_result(&result).unwrap();
         let back = read_result(b.path()).unwrap();

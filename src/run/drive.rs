@@ -72,11 +72,13 @@ pub(crate) async fn drive(
         .qmp(qmp)
         .serial(serial)
         .variables(harness.variables.clone(), harness.secrets.clone())
+        .time_scale(options.scale())
+        .stall(harness.timeouts.stall)
         .build(),
     );
     let watchdog = Watchdog::start(
         ctx.clone(),
-        harness.timeouts.run.saturating_sub(started.elapsed()),
+        options.timeouts().run.saturating_sub(started.elapsed()),
         options.cancel.clone(),
         options.cancel_reason.clone(),
     );

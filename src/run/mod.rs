@@ -93,7 +93,35 @@ pub async fn run(options: RunOptions) -> Result<Outcome, RunError> {
         variables: harness.public_variables(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         started: results.started(),
+        time_scale: options.scale(),
+        // What was awaited is the macro's text: it may hold a secret (a serial pattern).
+        waits: followers
+            .timings
+            .waits()
+            .into_iter()
+            .map(|mut w| {
+                w.what = log.redact(&w.what);
+                w
+            })
+            .collect(),
     };
+    if let Some(tightest) = result
+        .waits
+        .iter()
+        .max_by(|a, b| a.used().total_cmp(&b.used()))
+    {
+        log.note(&format!(
+            "waits: {} (time scale {}); the tightest: step {} {} {} took {:.1} s of {:.0} s ({:.0} %)",
+            result.waits.len(),
+            result.time_scale,
+            tightest.step,
+            tightest.action,
+            tightest.what,
+            tightest.elapsed_s,
+            tightest.timeout_s,
+            100.0 * tightest.used()
+        ));
+    }
     results.write_result(&result)?;
     Ok(Outcome {
         status: result.status,

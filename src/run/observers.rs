@@ -1,7 +1,7 @@
 //! The one place where the followers of a run attach: the results files (events.jsonl,
 //! log.txt), the progress line, the video's step captions, the evidence of screen waits for the
-//! forensics, the last frame the macro looked at (final.png when the display is gone), and the
-//! caller's own observers. Each receives every event, every frame the macro
+//! forensics, the last frame the macro looked at (final.png when the display is gone), each
+//! wait's time against its timeout, and the caller's own observers. Each receives every event, every frame the macro
 //! looks at, progress, every screen check, and the secrets to redact.
 
 use std::sync::{Arc, Mutex};
@@ -10,6 +10,7 @@ use std::time::Instant;
 use super::{RunError, RunOptions};
 use crate::report::{
     EventLog, Observers, ProgressLine, ResultsDir, RunObserver, ScreenWaits, StepCaptions,
+    WaitTimings,
 };
 use crate::rfb::Frame;
 
@@ -24,6 +25,8 @@ pub(crate) struct Followers {
     pub waits: Arc<ScreenWaits>,
     /// The last frame the macro looked at.
     pub last_frame: Arc<LastFrame>,
+    /// Each wait's time against its timeout, for result.json.
+    pub timings: Arc<WaitTimings>,
 }
 
 /// The last frame the macro looked at: the screen as it was when a guest died with its display.
@@ -62,6 +65,8 @@ impl Followers {
         all.add(waits.clone());
         let last_frame = Arc::new(LastFrame::default());
         all.add(last_frame.clone());
+        let timings = Arc::new(WaitTimings::new());
+        all.add(timings.clone());
         for observer in &options.observers {
             all.add(observer.clone());
         }
@@ -77,6 +82,7 @@ impl Followers {
             captions,
             waits,
             last_frame,
+            timings,
         })
     }
 }
