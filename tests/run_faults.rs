@@ -316,12 +316,12 @@ fn a_frozen_guest_fails_the_wait_at_the_stall_time_not_its_timeout() {
     );
     // At the stall time after the freeze (3 s, a tick, teardown), not the 600 s timeout.
     assert!(
-        took >= 2.5 && took < 12.0,
+        (2.5..12.0).contains(&took),
         "ended {took:.1} s after the stop"
     );
     let wait = event(&events, "wait_screen");
     let waited = wait["duration_s"].as_f64().unwrap();
-    assert!(waited >= 3.0 && waited < 600.0, "{wait}");
+    assert!((3.0..600.0).contains(&waited), "{wait}");
     assert_eq!(wait["matched"], Value::Null, "{wait}");
     assert!(dir.join("forensics").is_dir(), "forensics kept");
     assert!(image::open(dir.join("final.png")).is_ok(), "final.png kept");
@@ -445,4 +445,107 @@ fn time_scale_multiplies_each_wait_s_timeout_and_the_result_reports_it() {
         Run::start(&h, &tmp.path().join("r"), &["--time-scale", "0"]).wait(Duration::from_secs(30));
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("time scale 0"), "{stderr}");
+}
+
+/// A small tmpfs mounted for the test (unmounted when dropped): a results disk to fill.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &Path, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .expect("run mount")
+            .success();
+        assert!(
+            ok,
+            "mount -t tmpfs failed (the test needs root and CAP_SYS_ADMIN)"
+        );
+        SmallDisk(at.to_path_buf())
+    }
+
+    /// Writes a filler file until the disk is full.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.0.join("filler")).unwrap();
+        let chunk = [0u8; 4096];
+        loop {
+            if f.write_all(&chunk).and_then(|()| f.flush()).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_results_disk_that_fills_mid_run_is_an_error_naming_the_file_and_reaps_the_guest() {
+    let _lock = common::guest_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let disk = SmallDisk::mount(&tmp.path().join("disk"), "4m");
+    let results = disk.0.join("results");
+    let script =
+        "log(\"started\");\ncheck_screen(\"language\", 4);\nlog(\"after the disk filled\");\n";
+    let harness = empty_disk_harness(tmp.path(), script, 300);
+    let mut run = Run::start(&harness, &results, &[]);
+    let dir = wait_guest_ready(&results, &mut run);
+    disk.fill();
+    let (status, stderr) = run.wait(Duration::from_secs(60));
+    eprintln!("{stderr}");
+    assert_eq!(
+        status.code(),
+        Some(2),
+        "a full results disk is an error:\n{stderr}"
+    );
+    assert_qemu_gone(&dir);
+    // The error names the file that could not be written, in this run's folder.
+    assert!(
+        stderr.contains(&dir.display().to_string()) && stderr.contains("No space left"),
+        "{stderr}"
+    );
+    // Nothing claims a verdict it could not keep the evidence of.
+    if let Ok(text) = std::fs::read_to_string(dir.join("result.json")) {
+        let result: Value = serde_json::from_str(&text).expect("result.json is whole");
+        assert_ne!(result["status"], "pass", "{result}");
+    }
+    assert!(
+        !stderr.contains("PASS"),
+        "vncpilot claimed a pass on a full disk:\n{stderr}"
+    );
+    // events.jsonl is valid up to its last whole line, and no end event in it says pass.
+    let text = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+    for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
+        let event: Value = serde_json::from_str(line).expect("each whole line is JSON");
+        if event["action"] == "end" {
+            assert_ne!(event["status"], "pass", "{event}");
+        }
+    }
+}
+
+#[test]
+fn a_results_folder_that_cannot_be_created_is_an_error_naming_it_before_any_guest() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A file where the results folder should be: creating under it fails even for root.
+    let blocker = tmp.path().join("not-a-dir");
+    std::fs::write(&blocker, "").unwrap();
+    let harness = empty_disk_harness(tmp.path(), NEVER, 60);
+    let started = Instant::now();
+    let (status, stderr) =
+        Run::start(&harness, &blocker.join("results"), &[]).wait(Duration::from_secs(30));
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&blocker.display().to_string()) && stderr.contains("results folder"),
+        "{stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "no guest was started first"
+    );
 }

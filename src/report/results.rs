@@ -134,11 +134,26 @@ impl ResultsDir {
         timestamp(self.started, false)
     }
 
+    /// Writes result.json whole or not at all (through a temporary file renamed into place): a
+    /// full disk must never leave half a verdict that a reader could take for one.
     pub fn write_result(&self, result: &RunResult) -> Result<(), ReportError> {
         let path = self.file("result.json");
+        let partial = self.file(".result.json.partial");
         let text =
             serde_json::to_string_pretty(result).map_err(|e| ReportError::Json(e.to_string()))?;
-        std::fs::write(&path, text + "\n").map_err(|e| ReportError::io(&path, e))
+        let written = std::fs::File::create(&partial)
+            .and_then(|mut f| {
+                use std::io::Write;
+                f.write_all(text.as_bytes())?;
+                f.write_all(b"\n")?;
+                f.sync_all()
+            })
+            .map_err(|e| ReportError::io(&path, e))
+            .and_then(|()| std::fs::rename(&partial, &path).map_err(|e| ReportError::io(&path, e)));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        written
     }
 
     pub fn write_final(&self, image: &image::RgbImage) -> Result<(), ReportError> {

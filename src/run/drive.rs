@@ -12,7 +12,7 @@ use super::watchdog::Watchdog;
 use super::{RunError, RunOptions, recording};
 use crate::guest::Qemu;
 use crate::record::RunRecording;
-use crate::report::{EventKind, ResultsDir, RunObserver, Status};
+use crate::report::{EventKind, ReportError, ResultsDir, RunObserver, Status};
 use crate::screen::ScreenSet;
 use crate::script::{Outcome as Verdict, RunContext, run_macro};
 
@@ -96,18 +96,24 @@ pub(crate) async fn drive(
         reason: format!("the macro thread failed: {e}"),
     });
     drop(watchdog);
-    keep_evidence(results, &ctx, followers, &verdict, live.qemu.as_ref()).await;
+    if let Some(e) = keep_evidence(results, &ctx, followers, &verdict, live.qemu.as_ref()).await {
+        // A pass must leave its final screen; a results disk that cannot take it is an error.
+        return Ok(Verdict {
+            status: Status::Error,
+            reason: format!("results folder: {e}"),
+        });
+    }
     Ok(verdict)
 }
 
-/// final.png on a pass; the forensics otherwise.
+/// final.png on a pass (the error if it cannot be written); the forensics otherwise.
 async fn keep_evidence(
     results: &ResultsDir,
     ctx: &RunContext,
     followers: &Followers,
     verdict: &Verdict,
     qemu: Option<&Qemu>,
-) {
+) -> Option<ReportError> {
     // A display that is gone (its guest died) still leaves the last screen the macro saw.
     let final_frame = ctx
         .display()
@@ -116,12 +122,7 @@ async fn keep_evidence(
         .ok()
         .or_else(|| followers.last_frame.get());
     if verdict.status == Status::Pass {
-        if let Some(frame) = &final_frame
-            && let Err(e) = results.write_final(&frame.image)
-        {
-            tracing::warn!("final.png: {e}");
-        }
-        return;
+        return final_frame.and_then(|frame| results.write_final(&frame.image).err());
     }
     let qemu = match (ctx.qmp(), qemu) {
         (Some(qmp), Some(launched)) => Some(QemuEvidence {
@@ -131,4 +132,5 @@ async fn keep_evidence(
         _ => None,
     };
     forensics_collect::write(results, ctx.screens(), &followers.waits, final_frame, qemu).await;
+    None
 }
