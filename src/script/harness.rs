@@ -276,7 +276,12 @@ impl Harness {
                 t.stall_s
             )));
         }
-        check_time_scale(t.time_scale).map_err(|e| invalid(format!("[timeouts] {e}")))?;
+        if check_time_scale(t.time_scale).is_err() {
+            return Err(invalid(format!(
+                "[timeouts] time_scale = {}: expected a number above 0 and at most {MAX_TIME_SCALE}",
+                t.time_scale
+            )));
+        }
         let mut variables = parsed.variables;
         for (key, value) in overrides {
             if !variables.contains_key(key) {
