@@ -10,7 +10,7 @@ use vncpilot::guest::GuestOverrides;
 use vncpilot::report::{self, Status};
 use vncpilot::rfb::Addr;
 use vncpilot::run::{Canceller, Outcome, PasswordSource, ResultsLocation, RunOptions};
-use vncpilot::script::{Harness, parse_override};
+use vncpilot::script::{Harness, check_time_scale, parse_override};
 
 use super::exit;
 
@@ -48,6 +48,17 @@ pub struct RunArgs {
     /// Keep the video of a passed run too (a failed or errored run always keeps it).
     #[arg(long)]
     pub keep_video: bool,
+    /// Multiply every timeout (the run's, each wait's, the stall time) by F, for a slow or
+    /// loaded host; overrides the harness's [timeouts] time_scale.
+    #[arg(long, value_name = "F", value_parser = parse_time_scale)]
+    pub time_scale: Option<f64>,
+}
+
+fn parse_time_scale(s: &str) -> Result<f64, String> {
+    let f: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a number such as 2 or 1.5"))?;
+    check_time_scale(f)
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,6 +110,7 @@ fn options(args: &RunArgs, harness: Harness) -> RunOptions {
         Watch::Qmp => vncpilot::run::Watch::Qmp,
     };
     options.keep_video = args.keep_video;
+    options.time_scale = args.time_scale;
     options.attach = args.vnc.clone();
     options.password = match &args.password_file {
         Some(path) => PasswordSource::File(path.clone()),

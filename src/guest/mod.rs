@@ -12,7 +12,7 @@ pub mod serial;
 
 pub use machine::{Arch, DisplayDevice, Firmware, UefiFiles};
 pub use overrides::GuestOverrides;
-pub use qemu::{Accel, BootMedia, DiskSpec, Qemu, QemuConfig};
+pub use qemu::{Accel, BootMedia, DiskSpec, Qemu, QemuConfig, describe_exit};
 pub use qmp::Qmp;
 pub use serial::SerialLog;
 
@@ -47,6 +47,9 @@ pub enum GuestError {
     DiskCreate { path: PathBuf, message: String },
     #[error("QEMU exited before it was ready ({status}); its last output: {stderr}")]
     EarlyExit { status: String, stderr: String },
+    /// QEMU exited while the run still needed it (killed, crashed, or the guest powered off).
+    #[error("the guest died: QEMU {status}; its last output on stderr: {stderr}")]
+    Died { status: String, stderr: String },
     #[error("timed out after {seconds:.0} s waiting for {what}")]
     Timeout { what: String, seconds: f64 },
     #[error("QMP I/O on {path}: {source}")]

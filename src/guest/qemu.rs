@@ -9,13 +9,15 @@
 //! (`PR_SET_PDEATHSIG`).
 
 use std::collections::VecDeque;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
 
 use super::GuestError;
 use super::machine::{Arch, DisplayDevice, Firmware, UefiFiles, binary_exists};
@@ -241,7 +243,12 @@ pub struct Qemu {
     pgid: Option<i32>,
     paths: GuestPaths,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    /// The task copying QEMU's stderr into `stderr_tail` (ends at QEMU's exit).
+    stderr_reader: Option<JoinHandle<()>>,
 }
+
+/// How long QEMU's last lines on stderr may take to arrive once it has exited.
+const LAST_WORDS: Duration = Duration::from_secs(1);
 
 impl Qemu {
     /// Creates fresh disks, starts QEMU and waits until its VNC and QMP sockets exist.
@@ -299,7 +306,7 @@ impl Qemu {
         })?;
         let pgid = child.id().map(|pid| pid as i32);
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
-        if let Some(stderr) = child.stderr.take() {
+        let stderr_reader = child.stderr.take().map(|stderr| {
             let tail = stderr_tail.clone();
             tokio::spawn(async move {
                 let mut lines = BufReader::new(stderr).lines();
@@ -311,14 +318,15 @@ impl Qemu {
                     }
                     tail.push_back(line);
                 }
-            });
-        }
+            })
+        });
         std::mem::forget(dir_guard);
         let mut qemu = Qemu {
             child,
             pgid,
             paths,
             stderr_tail,
+            stderr_reader,
         };
         qemu.wait_ready(config.start_timeout).await?;
         Ok(qemu)
@@ -332,7 +340,7 @@ impl Qemu {
                 // Give the stderr reader a moment to collect QEMU's last words.
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 return Err(GuestError::EarlyExit {
-                    status: status.to_string(),
+                    status: describe_exit(status),
                     stderr: self.stderr_tail(),
                 });
             }
@@ -363,6 +371,31 @@ impl Qemu {
         tail.iter().cloned().collect::<Vec<_>>().join("\n")
     }
 
+    /// Waits until QEMU exits by itself, then (≤ 1 s) for its last lines on stderr; how it
+    /// ended, as [`GuestError::Died`]. Cancel safe: a run races it against its macro, and a
+    /// dropped call loses nothing.
+    pub async fn died(&mut self) -> GuestError {
+        let status = match self.child.wait().await {
+            Ok(status) => describe_exit(status),
+            Err(e) => format!("could not be waited for ({e})"),
+        };
+        // The group's leader is reaped: take any member it left, and never signal that id again
+        // (it may be reused).
+        self.kill_group();
+        if let Some(reader) = self.stderr_reader.as_mut() {
+            let _ = tokio::time::timeout(LAST_WORDS, reader).await;
+        }
+        let stderr = self.stderr_tail();
+        GuestError::Died {
+            status,
+            stderr: if stderr.is_empty() {
+                "(nothing)".into()
+            } else {
+                stderr
+            },
+        }
+    }
+
     /// Whether QEMU is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
@@ -389,6 +422,38 @@ impl Drop for Qemu {
     fn drop(&mut self) {
         self.kill_group();
         let _ = std::fs::remove_dir_all(&self.paths.runtime_dir);
+    }
+}
+
+/// "exited with status 1", "was killed by signal 9 (SIGKILL)": how a process ended, in words.
+pub fn describe_exit(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exited with status {code}");
+    }
+    match status.signal() {
+        Some(signal) => {
+            let name = match signal {
+                libc::SIGHUP => " (SIGHUP)",
+                libc::SIGINT => " (SIGINT)",
+                libc::SIGQUIT => " (SIGQUIT)",
+                libc::SIGILL => " (SIGILL)",
+                libc::SIGABRT => " (SIGABRT)",
+                libc::SIGBUS => " (SIGBUS)",
+                libc::SIGFPE => " (SIGFPE)",
+                libc::SIGKILL => " (SIGKILL)",
+                libc::SIGSEGV => " (SIGSEGV)",
+                libc::SIGPIPE => " (SIGPIPE)",
+                libc::SIGTERM => " (SIGTERM)",
+                _ => "",
+            };
+            let core = if status.core_dumped() {
+                ", core dumped"
+            } else {
+                ""
+            };
+            format!("was killed by signal {signal}{name}{core}")
+        }
+        None => status.to_string(),
     }
 }
 
@@ -478,6 +543,18 @@ mod tests {
             media_provided_by: "the package debian-installer-12-netboot-amd64".into(),
             start_timeout: Duration::from_secs(10),
         }
+    }
+
+    #[test]
+    fn exits_are_described_in_words() {
+        assert_eq!(
+            describe_exit(ExitStatus::from_raw(1 << 8)),
+            "exited with status 1"
+        );
+        assert_eq!(
+            describe_exit(ExitStatus::from_raw(libc::SIGKILL)),
+            "was killed by signal 9 (SIGKILL)"
+        );
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub struct Cell {
     pub guest: GuestOverrides,
     /// Attach to this VNC server instead of launching the harness's guest.
     pub vnc: Option<Addr>,
+    /// Multiply every timeout of its runs by this instead of the harness's time scale.
+    pub time_scale: Option<f64>,
     /// The line of the matrix file that defines the variant, for messages.
     pub line: usize,
 }

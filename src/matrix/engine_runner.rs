@@ -22,6 +22,7 @@ impl CellRunner for EngineRunner {
         options.progress = false;
         options.cancel = attempt.cancel.clone();
         options.attach = attempt.cell.vnc.clone();
+        options.time_scale = attempt.cell.time_scale;
         options.password = match &self.password {
             PasswordSource::None => PasswordSource::None,
             PasswordSource::Env(name) => PasswordSource::Env(name.clone()),

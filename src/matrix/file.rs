@@ -63,6 +63,8 @@ struct FileVariant {
     guest: GuestOverrides,
     /// host:display, host::port or unix:/path.
     vnc: Option<String>,
+    /// Multiplies every timeout of the cell's runs (like `vncpilot run --time-scale`).
+    time_scale: Option<f64>,
 }
 
 /// Harness and variant names become folder names.
@@ -132,6 +134,10 @@ impl Matrix {
                     })?),
                     None => None,
                 };
+                if let Some(scale) = v.time_scale {
+                    crate::script::check_time_scale(scale)
+                        .map_err(|e| invalid(offset, format!("{harness}/{variant}: {e}")))?;
+                }
                 cells.push(Cell {
                     harness: harness.clone(),
                     variant,
@@ -140,6 +146,7 @@ impl Matrix {
                     variables: v.variables.into_iter().collect(),
                     guest: v.guest,
                     vnc,
+                    time_scale: v.time_scale,
                     line: line_of(text, offset),
                 });
             }
@@ -223,6 +230,22 @@ path = "/abs/other"
         let err = parse(&bad).unwrap_err().to_string();
         assert!(
             err.starts_with("matrix/nightly.toml:") && err.contains("bios std"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_variant_may_scale_its_timeouts() {
+        let text = GOOD.replace(
+            "guest = { firmware = \"bios\", display = \"std\" }",
+            "guest = { firmware = \"bios\", display = \"std\" }\ntime_scale = 2.5",
+        );
+        let m = parse(&text).unwrap();
+        assert_eq!(m.cells[0].time_scale, Some(2.5));
+        assert_eq!(m.cells[1].time_scale, None);
+        let err = parse(&text.replace("2.5", "0")).unwrap_err().to_string();
+        assert!(
+            err.contains("debian-12/bios-std") && err.contains("time scale 0"),
             "{err}"
         );
     }

@@ -63,6 +63,8 @@ mod tests {
             version: "0".into(),
             started: "x".into(),
             screens: None,
+            time_scale: 1.0,
+            waits: Vec::new(),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::ReportError;
@@ -18,6 +18,20 @@ struct Inner {
     events: BufWriter<File>,
     log: BufWriter<File>,
     secrets: Vec<String>,
+    dir: PathBuf,
+    /// The first write that failed (a full or broken results disk): the run must not pass.
+    failed: Option<ReportError>,
+}
+
+impl Inner {
+    /// Keeps the first failure of writing `name`.
+    fn check(&mut self, name: &str, written: std::io::Result<()>) {
+        if let Err(e) = written
+            && self.failed.is_none()
+        {
+            self.failed = Some(ReportError::io(&self.dir.join(name), e));
+        }
+    }
 }
 
 impl EventLog {
@@ -34,8 +48,17 @@ impl EventLog {
                 events: open("events.jsonl")?,
                 log: open("log.txt")?,
                 secrets: Vec::new(),
+                dir: dir.to_path_buf(),
+                failed: None,
             }),
         })
+    }
+
+    /// The first write to events.jsonl or log.txt that failed, naming the file; once taken,
+    /// `None` until another fails.
+    pub fn take_write_error(&self) -> Option<ReportError> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.failed.take()
     }
 
     /// `text` with every registered secret replaced by `<secret>` (for result.json's reason,
@@ -49,8 +72,8 @@ impl EventLog {
     pub fn note(&self, line: &str) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let line = redact(line, &inner.secrets);
-        let _ = writeln!(inner.log, "{line}");
-        let _ = inner.log.flush();
+        let written = writeln!(inner.log, "{line}").and_then(|()| inner.log.flush());
+        inner.check("log.txt", written);
     }
 }
 
@@ -61,11 +84,11 @@ impl RunObserver for EventLog {
             serde_json::to_string(event).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
         let json = redact(&json, &inner.secrets);
         let human = redact(&event.human(), &inner.secrets);
-        let _ = writeln!(inner.events, "{json}");
-        let _ = writeln!(inner.log, "{human}");
         // Flushed per step: the files are read while a run is under way, and must survive a kill.
-        let _ = inner.events.flush();
-        let _ = inner.log.flush();
+        let written = writeln!(inner.events, "{json}").and_then(|()| inner.events.flush());
+        inner.check("events.jsonl", written);
+        let written = writeln!(inner.log, "{human}").and_then(|()| inner.log.flush());
+        inner.check("log.txt", written);
     }
 
     fn secret(&self, secret: &str) {
@@ -116,5 +139,32 @@ mod tests {
             "{events}\n{text}"
         );
         assert!(text.contains("<secret>"), "{text}");
+        assert!(log.take_write_error().is_none());
+    }
+
+    #[test]
+    fn a_write_that_fails_is_kept_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventLog::create(dir.path()).unwrap();
+        {
+            // /dev/full: every write fails with ENOSPC, like a full results disk.
+            let mut inner = log.inner.lock().unwrap();
+            inner.events = BufWriter::new(File::options().write(true).open("/dev/full").unwrap());
+        }
+        log.event(
+            &EventKind::Key {
+                step: 1,
+                key: "ret".into(),
+            }
+            .at(1.0),
+        );
+        let err = log
+            .take_write_error()
+            .expect("the failed write")
+            .to_string();
+        assert!(
+            err.contains("events.jsonl") && err.contains("space"),
+            "{err}"
+        );
     }
 }

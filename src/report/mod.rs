@@ -15,6 +15,7 @@ pub mod progress;
 pub mod results;
 pub mod screen_waits;
 pub mod step_captions;
+pub mod wait_timings;
 
 pub use event_kind::{Click, EventKind, MouseMove, ScreenWait, Stillness};
 pub use event_log::EventLog;
@@ -23,6 +24,7 @@ pub use progress::ProgressLine;
 pub use results::{ResultsDir, RunResult, Status, read_result};
 pub use screen_waits::ScreenWaits;
 pub use step_captions::StepCaptions;
+pub use wait_timings::{WaitTiming, WaitTimings};
 
 use std::path::{Path, PathBuf};
 

@@ -50,6 +50,20 @@ pub struct RunResult {
     /// results written before it existed, and when the set was never loaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub screens: Option<PathBuf>,
+    /// What every timeout was multiplied by (`--time-scale`, `[timeouts] time_scale`).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub time_scale: f64,
+    /// Each wait's time against its timeout, in step order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waits: Vec<super::WaitTiming>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
 }
 
 /// One run's folder.
@@ -125,11 +139,26 @@ impl ResultsDir {
         timestamp(self.started, false)
     }
 
+    /// Writes result.json whole or not at all (through a temporary file renamed into place): a
+    /// full disk must never leave half a verdict that a reader could take for one.
     pub fn write_result(&self, result: &RunResult) -> Result<(), ReportError> {
         let path = self.file("result.json");
+        let partial = self.file(".result.json.partial");
         let text =
             serde_json::to_string_pretty(result).map_err(|e| ReportError::Json(e.to_string()))?;
-        std::fs::write(&path, text + "\n").map_err(|e| ReportError::io(&path, e))
+        let written = std::fs::File::create(&partial)
+            .and_then(|mut f| {
+                use std::io::Write;
+                f.write_all(text.as_bytes())?;
+                f.write_all(b"\n")?;
+                f.sync_all()
+            })
+            .map_err(|e| ReportError::io(&path, e))
+            .and_then(|()| std::fs::rename(&partial, &path).map_err(|e| ReportError::io(&path, e)));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        written
     }
 
     pub fn write_final(&self, image: &image::RgbImage) -> Result<(), ReportError> {
@@ -205,6 +234,8 @@ mod tests {
             version: "0".into(),
             started: b.started(),
             screens: Some(PathBuf::from("/p/screens/h")),
+            time_scale: 1.0,
+            waits: Vec::new(),
         };
         b.write_result(&result).unwrap();
         let back = read_result(b.path()).unwrap();

@@ -6,12 +6,13 @@ use std::time::Instant;
 
 use super::forensics_collect::{self, QemuEvidence};
 use super::guest_setup::{self, Guest};
+use super::guest_watch;
 use super::observers::Followers;
 use super::watchdog::Watchdog;
 use super::{RunError, RunOptions, recording};
 use crate::guest::Qemu;
 use crate::record::RunRecording;
-use crate::report::{EventKind, ResultsDir, RunObserver, Status};
+use crate::report::{EventKind, ReportError, ResultsDir, RunObserver, Status};
 use crate::screen::ScreenSet;
 use crate::script::{Outcome as Verdict, RunContext, run_macro};
 
@@ -71,49 +72,57 @@ pub(crate) async fn drive(
         .qmp(qmp)
         .serial(serial)
         .variables(harness.variables.clone(), harness.secrets.clone())
+        .time_scale(options.scale())
+        .stall(harness.timeouts.stall)
         .build(),
     );
     let watchdog = Watchdog::start(
         ctx.clone(),
-        harness.timeouts.run.saturating_sub(started.elapsed()),
+        options.timeouts().run.saturating_sub(started.elapsed()),
         options.cancel.clone(),
         options.cancel_reason.clone(),
     );
     let macro_path = harness.macro_path.clone();
     let max_ops = harness.timeouts.max_operations;
     let runner = ctx.clone();
-    let verdict =
-        tokio::task::spawn_blocking(move || run_macro(&source, &macro_path, &runner, max_ops))
-            .await
-            .unwrap_or_else(|e| Verdict {
-                status: Status::Error,
-                reason: format!("the macro thread failed: {e}"),
-            });
+    let macro_thread =
+        tokio::task::spawn_blocking(move || run_macro(&source, &macro_path, &runner, max_ops));
+    let verdict = match live.qemu.as_mut() {
+        Some(qemu) => guest_watch::watch(macro_thread, qemu, &ctx).await,
+        None => macro_thread.await,
+    }
+    .unwrap_or_else(|e| Verdict {
+        status: Status::Error,
+        reason: format!("the macro thread failed: {e}"),
+    });
     drop(watchdog);
-    keep_evidence(results, &ctx, followers, &verdict, live.qemu.as_ref()).await;
+    if let Some(e) = keep_evidence(results, &ctx, followers, &verdict, live.qemu.as_ref()).await {
+        // A pass must leave its final screen; a results disk that cannot take it is an error.
+        return Ok(Verdict {
+            status: Status::Error,
+            reason: format!("results folder: {e}"),
+        });
+    }
     Ok(verdict)
 }
 
-/// final.png on a pass; the forensics otherwise.
+/// final.png on a pass (the error if it cannot be written); the forensics otherwise.
 async fn keep_evidence(
     results: &ResultsDir,
     ctx: &RunContext,
     followers: &Followers,
     verdict: &Verdict,
     qemu: Option<&Qemu>,
-) {
+) -> Option<ReportError> {
+    // A display that is gone (its guest died) still leaves the last screen the macro saw.
     let final_frame = ctx
         .display()
         .latest()
-        .inspect_err(|e| tracing::warn!("no final frame: {e}"))
-        .ok();
+        .inspect_err(|e| tracing::warn!("no final frame from the display: {e}"))
+        .ok()
+        .or_else(|| followers.last_frame.get());
     if verdict.status == Status::Pass {
-        if let Some(frame) = &final_frame
-            && let Err(e) = results.write_final(&frame.image)
-        {
-            tracing::warn!("final.png: {e}");
-        }
-        return;
+        return final_frame.and_then(|frame| results.write_final(&frame.image).err());
     }
     let qemu = match (ctx.qmp(), qemu) {
         (Some(qmp), Some(launched)) => Some(QemuEvidence {
@@ -123,4 +132,5 @@ async fn keep_evidence(
         _ => None,
     };
     forensics_collect::write(results, ctx.screens(), &followers.waits, final_frame, qemu).await;
+    None
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::options::Watch;
 use super::{RunError, RunOptions};
 use crate::display::{Display, QmpDisplay, VncDisplay};
-use crate::guest::{Qemu, Qmp, SerialLog};
+use crate::guest::{Qemu, QemuConfig, Qmp, SerialLog};
 use crate::report::{ResultsDir, RunObserver};
 use crate::rfb::{Addr, ConnectOptions, Session};
 
@@ -34,6 +34,7 @@ pub(crate) async fn reach(
     qemu: &mut Option<Qemu>,
 ) -> Result<Guest, RunError> {
     let harness = &options.harness;
+    let timeouts = options.timeouts();
     match &options.attach {
         Some(addr) => {
             let password = options.password.read()?;
@@ -42,7 +43,7 @@ pub(crate) async fn reach(
             }
             let opts = ConnectOptions {
                 password,
-                connect_timeout: harness.timeouts.start,
+                connect_timeout: timeouts.start,
                 ..Default::default()
             };
             let session = connect(addr, opts).await?;
@@ -56,14 +57,18 @@ pub(crate) async fn reach(
             let config = harness.guest.as_ref().ok_or_else(|| RunError::NoGuest {
                 harness: harness.dir.clone(),
             })?;
-            let launched = qemu.insert(Qemu::launch(config, &results.file("serial.log")).await?);
+            let config = QemuConfig {
+                start_timeout: config.start_timeout.mul_f64(timeouts.time_scale),
+                ..config.clone()
+            };
+            let launched = qemu.insert(Qemu::launch(&config, &results.file("serial.log")).await?);
             let paths = launched.paths().clone();
             let qmp = Arc::new(Qmp::connect(&paths.qmp_socket, QMP_CONNECT_TIMEOUT).await?);
             let serial = Some(Arc::new(SerialLog::new(&paths.serial_log)));
             let display: Arc<dyn Display> = match options.watch {
                 Watch::Vnc => {
                     let opts = ConnectOptions {
-                        connect_timeout: harness.timeouts.start,
+                        connect_timeout: timeouts.start,
                         ..Default::default()
                     };
                     let session = connect(&Addr::Unix(paths.vnc_socket.clone()), opts).await?;

@@ -7,16 +7,18 @@
 //! (events.jsonl, log.txt, progress line, video captions, screen-wait evidence, the caller's
 //! observers), reach the guest (launch QEMU on private sockets, or attach over VNC), record the
 //! screen, run the macro under the watchdog (the harness's run timeout and the caller's
-//! cancellation), keep the evidence (final.png, forensics), tear the guest down, finish the
-//! video, write result.json. Several runs may go on at once in one process: each owns its
-//! folder, guest, sockets, recorder and watchdog, and nothing here handles signals (the caller
-//! maps Ctrl-C to [`Canceller::cancel`]). docs/library.md shows it in use.
+//! cancellation) and the guest watch (QEMU's death), keep the evidence (final.png, forensics),
+//! tear the guest down, write result.json (whole or not at all), finish the video. Several runs
+//! may go on at once in one process: each owns its folder, guest, sockets, recorder and
+//! watchdog, and nothing here handles signals (the caller maps Ctrl-C to
+//! [`Canceller::cancel`]). docs/library.md shows it in use.
 
 mod drive;
 mod error;
 mod exit_code;
 mod forensics_collect;
 mod guest_setup;
+mod guest_watch;
 mod observers;
 mod options;
 mod outcome;
@@ -34,7 +36,7 @@ use drive::Live;
 use observers::Followers;
 
 use crate::record::Keep;
-use crate::report::{EventKind, ResultsDir, RunObserver, RunResult, Status};
+use crate::report::{EventKind, EventLog, ResultsDir, RunObserver, RunResult, Status};
 use crate::screen::ScreenSet;
 use crate::script::{Harness, Outcome as Verdict};
 
@@ -58,7 +60,7 @@ pub async fn run(options: RunOptions) -> Result<Outcome, RunError> {
         .at(0.0),
     );
     let mut live = Live::default();
-    let verdict = drive::drive(&options, &results, &followers, started, &mut live)
+    let mut verdict = drive::drive(&options, &results, &followers, started, &mut live)
         .await
         .unwrap_or_else(|e| Verdict {
             status: Status::Error,
@@ -72,30 +74,61 @@ pub async fn run(options: RunOptions) -> Result<Outcome, RunError> {
         }
         qemu.stop().await;
     }
-    let reason = log.redact(&verdict.reason);
-    let duration_s = started.elapsed().as_secs_f64();
-    followers.all.event(
-        &EventKind::End {
-            status: verdict.status,
-            reason: reason.clone(),
-        }
-        .at(duration_s),
-    );
-    if let Some(recording) = live.recording.take() {
-        let keep = Keep::for_outcome(verdict.status == Status::Pass, options.keep_video);
-        recording::finish(recording, keep, log).await;
+    // A results disk that failed under the run (full, gone read-only): its evidence is not
+    // whole, so the run cannot pass, and the reason names the file.
+    if let Some(e) = log.take_write_error() {
+        tracing::error!("results folder: {e}");
+        verdict = Verdict {
+            status: Status::Error,
+            reason: format!(
+                "results folder: {e} (the run's verdict was: {})",
+                verdict.reason
+            ),
+        };
     }
-    let result = RunResult {
+    let duration_s = started.elapsed().as_secs_f64();
+    let mut result = RunResult {
         status: verdict.status,
-        reason,
+        reason: log.redact(&verdict.reason),
         duration_s,
         harness: harness.name.clone(),
         variables: harness.public_variables(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         started: results.started(),
         screens: Some(screen_set_dir(harness)),
+        time_scale: options.scale(),
+        // What was awaited is the macro's text: it may hold a secret (a serial pattern).
+        waits: followers
+            .timings
+            .waits()
+            .into_iter()
+            .map(|mut w| {
+                w.what = log.redact(&w.what);
+                w
+            })
+            .collect(),
     };
-    results.write_result(&result)?;
+    note_waits(log, &result);
+    // result.json before the end event: a disk that cannot take the verdict must not see
+    // events.jsonl (or the video's fate) say the run passed.
+    let written = results.write_result(&result);
+    if let Err(e) = &written {
+        tracing::error!("results folder: {e}");
+        result.status = Status::Error;
+        result.reason = log.redact(&format!("results folder: {e}"));
+    }
+    followers.all.event(
+        &EventKind::End {
+            status: result.status,
+            reason: result.reason.clone(),
+        }
+        .at(duration_s),
+    );
+    if let Some(recording) = live.recording.take() {
+        let keep = Keep::for_outcome(result.status == Status::Pass, options.keep_video);
+        recording::finish(recording, keep, log).await;
+    }
+    written?;
     Ok(Outcome {
         status: result.status,
         reason: result.reason.clone(),
@@ -110,4 +143,26 @@ pub async fn run(options: RunOptions) -> Result<Outcome, RunError> {
 fn screen_set_dir(harness: &Harness) -> std::path::PathBuf {
     let dir = ScreenSet::dir_of(&harness.screens_root, &harness.screen_set);
     std::fs::canonicalize(&dir).unwrap_or(dir)
+}
+
+/// One line in log.txt: how many waits, and the one that came closest to its timeout.
+fn note_waits(log: &EventLog, result: &RunResult) {
+    if let Some(tightest) = result
+        .waits
+        .iter()
+        .max_by(|a, b| a.used().total_cmp(&b.used()))
+    {
+        log.note(&format!(
+            "waits: {} (time scale {}); the tightest: step {} {} {} took {:.1} s of {:.0} s \
+             ({:.0} %)",
+            result.waits.len(),
+            result.time_scale,
+            tightest.step,
+            tightest.action,
+            tightest.what,
+            tightest.elapsed_s,
+            tightest.timeout_s,
+            100.0 * tightest.used()
+        ));
+    }
 }

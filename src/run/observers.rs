@@ -1,15 +1,18 @@
 //! The one place where the followers of a run attach: the results files (events.jsonl,
 //! log.txt), the progress line, the video's step captions, the evidence of screen waits for the
-//! forensics, and the caller's own observers. Each receives every event, every frame the macro
+//! forensics, the last frame the macro looked at (final.png when the display is gone), each
+//! wait's time against its timeout, and the caller's own observers. Each receives every event, every frame the macro
 //! looks at, progress, every screen check, and the secrets to redact.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::{RunError, RunOptions};
 use crate::report::{
     EventLog, Observers, ProgressLine, ResultsDir, RunObserver, ScreenWaits, StepCaptions,
+    WaitTimings,
 };
+use crate::rfb::Frame;
 
 /// The followers of one run, and those of them the run reads back at its end.
 pub(crate) struct Followers {
@@ -20,6 +23,26 @@ pub(crate) struct Followers {
     pub captions: Arc<StepCaptions>,
     /// The evidence of the last screen wait, for the forensics.
     pub waits: Arc<ScreenWaits>,
+    /// The last frame the macro looked at.
+    pub last_frame: Arc<LastFrame>,
+    /// Each wait's time against its timeout, for result.json.
+    pub timings: Arc<WaitTimings>,
+}
+
+/// The last frame the macro looked at: the screen as it was when a guest died with its display.
+#[derive(Default)]
+pub(crate) struct LastFrame(Mutex<Option<Arc<Frame>>>);
+
+impl LastFrame {
+    pub fn get(&self) -> Option<Arc<Frame>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl RunObserver for LastFrame {
+    fn frame(&self, frame: &Arc<Frame>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(frame.clone());
+    }
 }
 
 impl Followers {
@@ -40,6 +63,10 @@ impl Followers {
         all.add(captions.clone());
         let waits = Arc::new(ScreenWaits::new(started));
         all.add(waits.clone());
+        let last_frame = Arc::new(LastFrame::default());
+        all.add(last_frame.clone());
+        let timings = Arc::new(WaitTimings::new());
+        all.add(timings.clone());
         for observer in &options.observers {
             all.add(observer.clone());
         }
@@ -54,6 +81,8 @@ impl Followers {
             log,
             captions,
             waits,
+            last_frame,
+            timings,
         })
     }
 }

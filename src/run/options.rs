@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::RunError;
 use crate::report::RunObserver;
 use crate::rfb::{Addr, Secret};
-use crate::script::Harness;
+use crate::script::{Harness, Timeouts};
 
 /// Everything one run needs. [`RunOptions::new`] gives the defaults of `vncpilot run`.
 pub struct RunOptions {
@@ -32,6 +32,8 @@ pub struct RunOptions {
     pub progress: bool,
     /// Extra followers of the run (they get every event, frame, check and secret).
     pub observers: Vec<Arc<dyn RunObserver>>,
+    /// Multiply every timeout by this instead of the harness's `[timeouts] time_scale`.
+    pub time_scale: Option<f64>,
 }
 
 impl RunOptions {
@@ -49,7 +51,18 @@ impl RunOptions {
             cancel_reason: CancelReason::default(),
             progress: true,
             observers: Vec::new(),
+            time_scale: None,
         }
+    }
+
+    /// The time scale in effect: `time_scale`, else the harness's.
+    pub fn scale(&self) -> f64 {
+        self.time_scale.unwrap_or(self.harness.timeouts.time_scale)
+    }
+
+    /// The harness's run and start limits with the time scale applied.
+    pub(crate) fn timeouts(&self) -> Timeouts {
+        self.harness.timeouts.scaled(self.scale())
     }
 
     /// A handle that cancels this run saying why (keep it before `run(options)` takes them).

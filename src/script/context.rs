@@ -37,6 +37,10 @@ pub struct RunContext {
     pub(crate) started: Instant,
     /// The mouse and the cursor pictures (from the `cursors/` folder beside the screen sets).
     pub(crate) mouse: Mutex<MouseState>,
+    /// Every wait's timeout (and stall time) is multiplied by this.
+    pub(crate) time_scale: f64,
+    /// The harness's stall time for screen waits (before scaling); `None` is off.
+    pub(crate) stall: Option<Duration>,
     failure: Mutex<Option<String>>,
     stop_reason: Mutex<Option<Stop>>,
     step: AtomicU64,
@@ -58,6 +62,8 @@ pub struct RunContextBuilder {
     secret_variables: BTreeSet<String>,
     cancel: CancellationToken,
     cursors: Option<PathBuf>,
+    time_scale: f64,
+    stall: Option<Duration>,
 }
 
 impl RunContextBuilder {
@@ -97,6 +103,19 @@ impl RunContextBuilder {
         self
     }
 
+    /// Multiplies every wait's timeout and stall time by `scale` (`--time-scale`; default 1).
+    pub fn time_scale(mut self, scale: f64) -> Self {
+        self.time_scale = scale;
+        self
+    }
+
+    /// Screen waits end failed when the screen does not change for `stall` (before the time
+    /// scale); `None` (the default) is off. A wait's `#{stall: s}` overrides it.
+    pub fn stall(mut self, stall: Option<Duration>) -> Self {
+        self.stall = stall;
+        self
+    }
+
     /// Looks for cursor pictures in `dir` instead of `<screens root>/cursors`.
     pub fn cursors_dir(mut self, dir: PathBuf) -> Self {
         self.cursors = Some(dir);
@@ -115,6 +134,8 @@ impl RunContextBuilder {
         RunContext {
             display: self.display,
             mouse: Mutex::new(MouseState::new(cursors)),
+            time_scale: self.time_scale,
+            stall: self.stall,
             screens: self.screens,
             qmp: self.qmp,
             serial: self.serial,
@@ -140,6 +161,19 @@ pub enum Stop {
     Timeout(Duration),
     /// Ctrl-C or another signal (an error: nobody judged the guest).
     Interrupted(String),
+    /// The guest's process ended under the macro (an error): how, and its last words.
+    GuestDied(String),
+}
+
+impl Stop {
+    /// What the macro's step says when it is stopped.
+    pub fn reason(&self) -> String {
+        match self {
+            Stop::Timeout(d) => format!("the run's time ({:.0} s) is up", d.as_secs_f64()),
+            Stop::Interrupted(why) => format!("interrupted: {why}"),
+            Stop::GuestDied(why) => why.clone(),
+        }
+    }
 }
 
 impl RunContext {
@@ -163,6 +197,8 @@ impl RunContext {
             secret_variables: BTreeSet::new(),
             cancel: CancellationToken::new(),
             cursors: None,
+            time_scale: 1.0,
+            stall: None,
         }
     }
 
@@ -210,6 +246,26 @@ impl RunContext {
 
     pub fn screenshots(&self) -> &PathBuf {
         &self.screenshots
+    }
+
+    /// What every wait's timeout is multiplied by.
+    pub fn time_scale_factor(&self) -> f64 {
+        self.time_scale
+    }
+
+    /// A wait's timeout argument `value`, times the time scale.
+    pub(crate) fn scaled_timeout(
+        &self,
+        value: &rhai::Dynamic,
+    ) -> super::convert::RhaiResult<Duration> {
+        Ok(super::convert::seconds(value, "timeout")?.mul_f64(self.time_scale))
+    }
+
+    /// The stall time of a screen wait with `options`, times the time scale; `None` is off.
+    pub(crate) fn stall_for(&self, options: &super::stall::WaitOptions) -> Option<Duration> {
+        options
+            .stall_or(self.stall)
+            .map(|d| d.mul_f64(self.time_scale))
     }
 
     /// The run's t = 0.

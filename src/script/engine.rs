@@ -81,20 +81,15 @@ fn judge(e: &EvalAltResult, name: &str, ctx: &RunContext, max_operations: u64) -
             reason: format!("{pos}: {reason}"),
         };
     }
-    match ctx.stop_reason() {
-        Some(Stop::Timeout(d)) => {
-            return Outcome {
-                status: Status::Fail,
-                reason: format!("{pos}: the run's time ({:.0} s) is up", d.as_secs_f64()),
-            };
-        }
-        Some(Stop::Interrupted(why)) => {
-            return Outcome {
-                status: Status::Error,
-                reason: format!("{pos}: interrupted: {why}"),
-            };
-        }
-        None => {}
+    if let Some(stop) = ctx.stop_reason() {
+        return Outcome {
+            // Only a slow guest is the guest's fault; a signal or a dead QEMU judged nothing.
+            status: match stop {
+                Stop::Timeout(_) => Status::Fail,
+                Stop::Interrupted(_) | Stop::GuestDied(_) => Status::Error,
+            },
+            reason: format!("{pos}: {}", stop.reason()),
+        };
     }
     let reason = match innermost(e) {
         EvalAltResult::ErrorTooManyOperations(_) => {

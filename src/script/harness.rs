@@ -45,6 +45,38 @@ pub struct Timeouts {
     pub start: Duration,
     /// Rhai operations (a runaway loop without host calls ends here).
     pub max_operations: u64,
+    /// A screen wait whose screen does not change at all for this long ends early, failed
+    /// ("screen unchanged for N s"); `None` (`stall_s = 0`) turns stall detection off.
+    pub stall: Option<Duration>,
+    /// Every timeout (the run's, the start's, each wait's, the stall time) is multiplied by
+    /// this (`--time-scale` overrides it): > 1 for a slow or loaded host.
+    pub time_scale: f64,
+}
+
+impl Timeouts {
+    /// The run's and the start's limits multiplied by `scale` (the waits scale their own).
+    pub fn scaled(&self, scale: f64) -> Timeouts {
+        Timeouts {
+            run: self.run.mul_f64(scale),
+            start: self.start.mul_f64(scale),
+            time_scale: scale,
+            ..*self
+        }
+    }
+}
+
+/// The largest time scale accepted: beyond it a typo, not a slow host.
+pub const MAX_TIME_SCALE: f64 = 100.0;
+
+/// Checks a time scale (harness.toml's `time_scale`, `--time-scale`): a number in (0, 100].
+pub fn check_time_scale(scale: f64) -> Result<f64, String> {
+    if scale.is_finite() && scale > 0.0 && scale <= MAX_TIME_SCALE {
+        Ok(scale)
+    } else {
+        Err(format!(
+            "time scale {scale}: expected a number above 0 and at most {MAX_TIME_SCALE}"
+        ))
+    }
 }
 
 #[derive(Deserialize)]
@@ -122,6 +154,10 @@ struct FileTimeouts {
     start_s: f64,
     #[serde(default = "default_max_operations")]
     max_operations: u64,
+    #[serde(default = "default_stall_s")]
+    stall_s: f64,
+    #[serde(default = "default_time_scale")]
+    time_scale: f64,
 }
 
 impl Default for FileTimeouts {
@@ -130,6 +166,8 @@ impl Default for FileTimeouts {
             run_s: default_run_s(),
             start_s: default_start_s(),
             max_operations: default_max_operations(),
+            stall_s: default_stall_s(),
+            time_scale: default_time_scale(),
         }
     }
 }
@@ -154,6 +192,14 @@ fn default_start_s() -> f64 {
 }
 fn default_max_operations() -> u64 {
     10_000_000
+}
+/// Five minutes of a frozen screen: longer than any still stretch of the shipped installers
+/// while a screen is awaited (a long package unpacks with a moving progress bar).
+fn default_stall_s() -> f64 {
+    300.0
+}
+fn default_time_scale() -> f64 {
+    1.0
 }
 
 impl Harness {
@@ -224,6 +270,18 @@ impl Harness {
                 )));
             }
         }
+        if !(t.stall_s.is_finite() && t.stall_s >= 0.0) {
+            return Err(invalid(format!(
+                "[timeouts] stall_s = {}: expected 0 (off) or a positive number of seconds",
+                t.stall_s
+            )));
+        }
+        if check_time_scale(t.time_scale).is_err() {
+            return Err(invalid(format!(
+                "[timeouts] time_scale = {}: expected a number above 0 and at most {MAX_TIME_SCALE}",
+                t.time_scale
+            )));
+        }
         let mut variables = parsed.variables;
         for (key, value) in overrides {
             if !variables.contains_key(key) {
@@ -265,6 +323,8 @@ impl Harness {
                 run: Duration::from_secs_f64(t.run_s),
                 start: Duration::from_secs_f64(t.start_s),
                 max_operations: t.max_operations,
+                stall: (t.stall_s > 0.0).then(|| Duration::from_secs_f64(t.stall_s)),
+                time_scale: t.time_scale,
             },
             variables,
             secrets,
@@ -390,6 +450,8 @@ root_password = "hunter2"
         assert_eq!(h.public_variables()["root_password"], "<secret>");
         assert_eq!(h.macro_path, Path::new("/h/x/install.rhai"));
         assert_eq!(h.timeouts.run, Duration::from_secs(600));
+        assert_eq!(h.timeouts.stall, Some(Duration::from_secs(300)));
+        assert_eq!(h.timeouts.time_scale, 1.0);
         let guest = h.guest.as_ref().unwrap();
         assert_eq!(guest.cpus, 1);
         assert_eq!(guest.disks[0].interface, "virtio");
@@ -432,6 +494,33 @@ root_password = "hunter2"
         let both = GOOD.replace("cmdline =", "iso = \"a.iso\"\ncmdline =");
         let err = parse(&both, &[]).unwrap_err().to_string();
         assert!(err.contains("exactly one"), "{err}");
+    }
+
+    #[test]
+    fn stall_and_time_scale() {
+        let text = GOOD.replace("run_s = 600", "run_s = 600\nstall_s = 0\ntime_scale = 2.5");
+        let t = parse(&text, &[]).unwrap().timeouts;
+        assert_eq!((t.stall, t.time_scale), (None, 2.5));
+        let scaled = t.scaled(2.5);
+        assert_eq!(scaled.run, Duration::from_secs(1500));
+        assert_eq!(scaled.start, Duration::from_secs(75));
+        let text = GOOD.replace("run_s = 600", "run_s = 600\nstall_s = 45");
+        let t = parse(&text, &[]).unwrap().timeouts;
+        assert_eq!(t.stall, Some(Duration::from_secs(45)));
+        for bad in [
+            "time_scale = 0",
+            "time_scale = -1",
+            "time_scale = 1000",
+            "stall_s = -5",
+        ] {
+            let text = GOOD.replace("run_s = 600", &format!("run_s = 600\n{bad}"));
+            let err = parse(&text, &[]).unwrap_err().to_string();
+            assert!(err.contains(bad.split(' ').next().unwrap()), "{bad}: {err}");
+        }
+        let err = parse(&GOOD.replace("run_s = 600", "run_s = 600\nstall = 5"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("stall"), "{err}");
     }
 
     #[test]

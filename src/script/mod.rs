@@ -12,10 +12,12 @@ pub mod error;
 pub mod harness;
 pub mod mouse;
 pub mod register;
+pub mod stall;
 pub mod still;
 pub mod waits;
 
 pub use context::{RunContext, RunContextBuilder, Stop};
 pub use engine::{Outcome, run_macro};
 pub use error::ScriptError;
-pub use harness::{Harness, Timeouts, parse_override};
+pub use harness::{Harness, MAX_TIME_SCALE, Timeouts, check_time_scale, parse_override};
+pub use stall::WaitOptions;

@@ -22,7 +22,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::context::RunContext;
-use super::convert::{RhaiResult, error, seconds};
+use super::convert::{RhaiResult, error};
+use super::stall::WaitOptions;
 use super::waits::Awaited;
 use crate::pointer::device::{Mode, buttons};
 use crate::pointer::screen_click::click_point;
@@ -224,16 +225,24 @@ impl RunContext {
     /// Waits up to `timeout` for screen `name` (the cursor left out) with the same incremental
     /// wait as `wait_screen` — so a timeout leaves the same evidence (`best` in the event, the
     /// checks for `forensics/`) — then clicks its click point where it was found.
-    fn click_screen(&self, name: &str, timeout: &Dynamic) -> RhaiResult<String> {
+    fn click_screen(
+        &self,
+        name: &str,
+        timeout: &Dynamic,
+        options: &WaitOptions,
+    ) -> RhaiResult<String> {
         let call = format!("click_screen({name:?})");
         let step = self.next_step();
-        let timeout = seconds(timeout, "timeout")?;
+        let timeout = self.scaled_timeout(timeout)?;
         let refs = self.references(&[name.to_string()], &format!("{call}: "))?;
         let reference = refs[0].clone();
         let start = Instant::now();
-        let result = match self.await_screens(step, "click_screen", refs, timeout)? {
+        let stall = self.stall_for(options);
+        let awaited = self.await_screens(step, "click_screen", refs, timeout, stall)?;
+        let failure = awaited.failure(&[name.to_string()], timeout);
+        let result = match awaited {
             Awaited::Matched { result, .. } => result,
-            Awaited::TimedOut { best } => {
+            Awaited::TimedOut { best } | Awaited::Stalled { best, .. } => {
                 let top = best.values().copied().fold(0.0, f64::max);
                 self.emit(EventKind::ClickScreen {
                     step,
@@ -245,10 +254,7 @@ impl RunContext {
                     y: None,
                     duration_s: start.elapsed().as_secs_f64(),
                 });
-                let mut message = format!(
-                    "{call}: screen {name} did not appear within {:.0} s (best similarity {top:.3})",
-                    timeout.as_secs_f64()
-                );
+                let mut message = format!("{call}: {}", failure.unwrap_or_default());
                 if let Ok(frame) = self.display.latest()
                     && let Ok(rel) = self.save_screenshot("click-screen-failure", &frame.image)
                 {
@@ -304,12 +310,20 @@ pub fn register(engine: &mut Engine, ctx: &Arc<RunContext>) {
     });
     let c = ctx.clone();
     engine.register_fn("click_screen", move |name: &str| {
-        c.click_screen(name, &Dynamic::from(0_i64))
+        c.click_screen(name, &Dynamic::from(0_i64), &WaitOptions::default())
     });
     let c = ctx.clone();
     engine.register_fn("click_screen", move |name: &str, timeout: Dynamic| {
-        c.click_screen(name, &timeout)
+        c.click_screen(name, &timeout, &WaitOptions::default())
     });
+    let c = ctx.clone();
+    engine.register_fn(
+        "click_screen",
+        move |name: &str, timeout: Dynamic, options: rhai::Map| -> RhaiResult<String> {
+            let options = WaitOptions::parse(&options, "click_screen")?;
+            c.click_screen(name, &timeout, &options)
+        },
+    );
     let c = ctx.clone();
     engine.register_fn("mouse_hide", move || c.mouse_hide());
 }

@@ -8,6 +8,7 @@ use rhai::{Dynamic, Engine};
 use super::actions::random_id;
 use super::context::RunContext;
 use super::convert::{RhaiResult, error};
+use super::stall::WaitOptions;
 use super::still::StillOptions;
 use crate::report::EventKind;
 
@@ -17,21 +18,56 @@ pub fn register(engine: &mut Engine, ctx: &Arc<RunContext>) {
     engine.register_fn(
         "wait_screen",
         move |names: Dynamic, timeout: Dynamic| -> RhaiResult<String> {
-            c.wait_screens("wait_screen", names, &timeout, true)
+            c.wait_screens(
+                "wait_screen",
+                names,
+                &timeout,
+                true,
+                &WaitOptions::default(),
+            )
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn(
+        "wait_screen",
+        move |names: Dynamic, timeout: Dynamic, options: rhai::Map| -> RhaiResult<String> {
+            let options = WaitOptions::parse(&options, "wait_screen")?;
+            c.wait_screens("wait_screen", names, &timeout, true, &options)
         },
     );
     let c = ctx.clone();
     engine.register_fn(
         "check_screen",
         move |names: Dynamic| -> RhaiResult<String> {
-            c.wait_screens("check_screen", names, &Dynamic::from(0_i64), false)
+            let no_wait = Dynamic::from(0_i64);
+            c.wait_screens(
+                "check_screen",
+                names,
+                &no_wait,
+                false,
+                &WaitOptions::default(),
+            )
         },
     );
     let c = ctx.clone();
     engine.register_fn(
         "check_screen",
         move |names: Dynamic, timeout: Dynamic| -> RhaiResult<String> {
-            c.wait_screens("check_screen", names, &timeout, false)
+            c.wait_screens(
+                "check_screen",
+                names,
+                &timeout,
+                false,
+                &WaitOptions::default(),
+            )
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn(
+        "check_screen",
+        move |names: Dynamic, timeout: Dynamic, options: rhai::Map| -> RhaiResult<String> {
+            let options = WaitOptions::parse(&options, "check_screen")?;
+            c.wait_screens("check_screen", names, &timeout, false, &options)
         },
     );
     let c = ctx.clone();

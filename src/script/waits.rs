@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use rhai::{Dynamic, EvalAltResult};
 
-use super::context::{RunContext, Stop};
+use super::context::RunContext;
 use super::convert::{RhaiResult, error, screen_names, seconds};
+use super::stall::{WaitOptions, pixels_changed};
 use super::still::StillOptions;
 use crate::report::{EventKind, Progress, ScreenCheck, ScreenWait, Stillness};
 use crate::screen::{MatchResult, Reference, Watcher};
@@ -24,6 +25,38 @@ pub(crate) enum Awaited {
     Matched { name: String, result: MatchResult },
     /// The time was up: the best similarity of each awaited screen.
     TimedOut { best: BTreeMap<String, f64> },
+    /// The screen did not change at all for `still` (the guest hangs): the best similarities.
+    Stalled {
+        best: BTreeMap<String, f64>,
+        still: Duration,
+    },
+}
+
+impl Awaited {
+    /// Why a wait for `names` within `timeout` did not match (None if it did).
+    pub(crate) fn failure(&self, names: &[String], timeout: Duration) -> Option<String> {
+        let (best, why) = match self {
+            Awaited::Matched { .. } => return None,
+            Awaited::TimedOut { best } => (
+                best,
+                format!(
+                    "screen {} did not appear within {:.0} s",
+                    names.join(" | "),
+                    timeout.as_secs_f64()
+                ),
+            ),
+            Awaited::Stalled { best, still } => (
+                best,
+                format!(
+                    "screen unchanged for {:.0} s while waiting for {} (the guest hangs?)",
+                    still.as_secs_f64(),
+                    names.join(" | ")
+                ),
+            ),
+        };
+        let seen: Vec<String> = best.iter().map(|(n, s)| format!("{n} {s:.3}")).collect();
+        Some(format!("{why} (best similarity: {})", seen.join(", ")))
+    }
 }
 
 /// The event of a `wait_screen` (`must`) or `check_screen`.
@@ -44,11 +77,10 @@ impl RunContext {
         if !self.cancel.is_cancelled() {
             return Ok(());
         }
-        Err(error(match self.stop_reason() {
-            Some(Stop::Timeout(d)) => format!("the run's time ({:.0} s) is up", d.as_secs_f64()),
-            Some(Stop::Interrupted(why)) => format!("interrupted: {why}"),
-            None => "cancelled".into(),
-        }))
+        Err(error(
+            self.stop_reason()
+                .map_or_else(|| "cancelled".into(), |stop| stop.reason()),
+        ))
     }
 
     fn fail_with(&self, reason: String) -> Box<EvalAltResult> {
@@ -64,13 +96,16 @@ impl RunContext {
         names: Dynamic,
         timeout: &Dynamic,
         must: bool,
+        options: &WaitOptions,
     ) -> RhaiResult<String> {
         let step = self.next_step();
         let names = screen_names(names)?;
-        let timeout = seconds(timeout, "timeout")?;
+        let timeout = self.scaled_timeout(timeout)?;
         let refs = self.references(&names, "")?;
         let start = Instant::now();
-        match self.await_screens(step, action, refs, timeout)? {
+        let awaited = self.await_screens(step, action, refs, timeout, self.stall_for(options))?;
+        let failure = awaited.failure(&names, timeout);
+        match awaited {
             Awaited::Matched { name, result } => {
                 self.emit(screen_wait(
                     must,
@@ -85,7 +120,7 @@ impl RunContext {
                 ));
                 Ok(name)
             }
-            Awaited::TimedOut { best } => {
+            Awaited::TimedOut { best } | Awaited::Stalled { best, .. } => {
                 let top = best.values().copied().fold(0.0, f64::max);
                 self.emit(screen_wait(
                     must,
@@ -101,13 +136,7 @@ impl RunContext {
                 if !must {
                     return Ok(String::new());
                 }
-                let seen: Vec<String> = best.iter().map(|(n, s)| format!("{n} {s:.3}")).collect();
-                Err(self.fail_with(format!(
-                    "screen {} did not appear within {:.0} s (best similarity: {})",
-                    names.join(" | "),
-                    timeout.as_secs_f64(),
-                    seen.join(", ")
-                )))
+                Err(self.fail_with(failure.unwrap_or_default()))
             }
         }
     }
@@ -138,12 +167,14 @@ impl RunContext {
     /// `check_screen`, `click_screen`): a [`Watcher`] re-checks only what changed, with the
     /// cursor left out; every check is reported ([`ScreenCheck`]: the evidence a failed wait
     /// leaves under `forensics/`) and the progress line shows the best similarity so far.
+    /// With a `stall` time, a screen whose pixels do not change for that long ends the wait.
     pub(crate) fn await_screens(
         &self,
         step: u64,
         action: &str,
         refs: Vec<Arc<Reference>>,
         timeout: Duration,
+        stall: Option<Duration>,
     ) -> RhaiResult<Awaited> {
         let names: Vec<String> = refs.iter().map(|r| r.name().to_string()).collect();
         let mut watcher = Watcher::new(refs);
@@ -156,8 +187,18 @@ impl RunContext {
                 .map_err(|e| error(format!("display: {e}")))?,
         );
         let mut fresh = true;
+        // The screen as it last changed, and when (the wait's start counts as a change).
+        let mut still_image = frame.as_ref().map(|f| f.image.clone());
+        let mut changed_at = Instant::now();
         loop {
             if let Some(f) = frame.take() {
+                if still_image
+                    .as_ref()
+                    .is_none_or(|before| pixels_changed(before, &f))
+                {
+                    still_image = Some(f.image.clone());
+                    changed_at = Instant::now();
+                }
                 self.observer.frame(&f);
                 // A cursor drawn into the framebuffer must not spoil the match.
                 watcher.set_ignore(self.cursor_ignore(&f, fresh));
@@ -200,6 +241,11 @@ impl RunContext {
             if elapsed >= timeout {
                 return Ok(Awaited::TimedOut { best });
             }
+            if let Some(still) = stall
+                && changed_at.elapsed() >= still
+            {
+                return Ok(Awaited::Stalled { best, still });
+            }
             frame = frames
                 .next((timeout - elapsed).min(TICK))
                 .map_err(|e| error(format!("display: {e}")))?;
@@ -214,7 +260,7 @@ impl RunContext {
     ) -> RhaiResult<()> {
         let step = self.next_step();
         let still = seconds(still, "still time")?;
-        let timeout = seconds(timeout, "timeout")?;
+        let timeout = self.scaled_timeout(timeout)?;
         let start = Instant::now();
         let mut quiet_since = Instant::now();
         let mut frames = self.display.subscribe();
@@ -277,7 +323,7 @@ impl RunContext {
 
     pub(crate) fn wait_change(&self, timeout: &Dynamic) -> RhaiResult<()> {
         let step = self.next_step();
-        let timeout = seconds(timeout, "timeout")?;
+        let timeout = self.scaled_timeout(timeout)?;
         let start = Instant::now();
         let mut frames = self.display.subscribe();
         loop {
@@ -331,7 +377,7 @@ impl RunContext {
 
     pub(crate) fn wait_serial(&self, pattern: &str, timeout: &Dynamic) -> RhaiResult<String> {
         let step = self.next_step();
-        let timeout = seconds(timeout, "timeout")?;
+        let timeout = self.scaled_timeout(timeout)?;
         let serial = self.serial.as_ref().ok_or_else(|| {
             error("wait_serial: this run has no serial port (attached with --vnc)")
         })?;
