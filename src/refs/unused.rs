@@ -185,6 +185,8 @@ mod tests {
             version: "0".into(),
             started: started.into(),
             screens: Some(set.to_path_buf()),
+            time_scale: 1.0,
+            waits: Vec::new(),
         };
         std::fs::write(
             dir.join("result.json"),

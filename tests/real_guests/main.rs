@@ -15,4 +15,5 @@ mod rfb_qemu;
 mod run_concurrent;
 mod run_debian;
 mod run_debian_gtk;
+mod run_faults;
 mod run_interrupt;

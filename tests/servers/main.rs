@@ -7,10 +7,12 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod author_browser;
 mod docs_examples;
 mod matrix_xvnc;
 mod pointer_macro_xvnc;
 mod record_session;
+mod refs_maintain;
 mod report_browser;
 mod rfb_bad_servers;
 mod rfb_vnc_rs_oracle;

@@ -6,7 +6,7 @@
 //! against a fresh snap, and the live check shows it matching; a bad name is refused; the
 //! password is nowhere in the page. Writes docs/images/author-page.png (docs/authoring.md).
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

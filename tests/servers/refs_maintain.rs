@@ -11,7 +11,7 @@
 //! - a frame whose size is not the mask's is refused with a clear error, nothing written;
 //! - a folder that is not a results folder is an error naming it.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

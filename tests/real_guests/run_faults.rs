@@ -11,7 +11,7 @@
 //!
 //! The guest boots an empty disk (SeaBIOS: "No bootable device"), costing seconds under TCG.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
