@@ -12,7 +12,8 @@ use super::stall::WaitOptions;
 use super::still::StillOptions;
 use crate::report::EventKind;
 
-/// Registers every macro function on `engine`, bound to `ctx`.
+/// Registers every macro function on `engine`, bound to `ctx`: the waits here, then the
+/// actions.
 pub fn register(engine: &mut Engine, ctx: &Arc<RunContext>) {
     let c = ctx.clone();
     engine.register_fn(
@@ -88,6 +89,11 @@ pub fn register(engine: &mut Engine, ctx: &Arc<RunContext>) {
     engine.register_fn("wait_change", move |timeout: Dynamic| -> RhaiResult<()> {
         c.wait_change(&timeout)
     });
+    register_actions(engine, ctx);
+}
+
+/// Keys, text, snapshots, logs, variables and the mouse: what a macro does rather than awaits.
+fn register_actions(engine: &mut Engine, ctx: &Arc<RunContext>) {
     let c = ctx.clone();
     engine.register_fn("key", move |combo: &str| -> RhaiResult<()> { c.key(combo) });
     let c = ctx.clone();
