@@ -4,6 +4,7 @@
 //! collide on displays. It listens for VNC on a Unix socket in a private temporary directory
 //! and on a free TCP port of 127.0.0.1, so tests can use either address form.
 
+use image::RgbImage;
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -219,4 +220,42 @@ fn make_passwd_file(password: &str, file: &Path) {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "vncpasswd failed");
     std::fs::write(file, out.stdout).unwrap();
+}
+
+/// The desktop's screen once two snapshots 300 ms apart agree (≤ 20 s), via `vncpilot snap`.
+pub fn settled_screen(desktop: &Xvnc, scratch: &Path) -> RgbImage {
+    let path = scratch.join("snap.png");
+    let snap = || {
+        let status = Command::new(env!("CARGO_BIN_EXE_vncpilot"))
+            .args(["snap", "--vnc", &desktop.unix_addr()])
+            .arg(&path)
+            .stdout(Stdio::null())
+            .status()
+            .expect("vncpilot snap");
+        assert!(status.success());
+        image::open(&path).expect("snap png").to_rgb8()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = snap();
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = snap();
+        if now == last {
+            return now;
+        }
+        assert!(Instant::now() < deadline, "the screen never settled");
+        last = now;
+    }
+}
+
+/// The smallest rectangle holding every pixel that differs.
+pub fn changed_box(a: &RgbImage, b: &RgbImage) -> (u32, u32, u32, u32) {
+    let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
+    for (x, y, p) in a.enumerate_pixels() {
+        if b.get_pixel(x, y) != p {
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        }
+    }
+    assert!(x0 <= x1, "the two screens are identical");
+    (x0, y0, x1 - x0 + 1, y1 - y0 + 1)
 }

@@ -12,6 +12,7 @@
 //! - a folder that is not a results folder is an error naming it.
 
 use crate::common;
+use crate::common::xvnc::{changed_box, settled_screen};
 
 use std::path::Path;
 use std::process::Command;
@@ -36,39 +37,6 @@ fn vncpilot(args: &[&str]) -> (Option<i32>, String, String) {
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-/// The desktop's screen once two snapshots 300 ms apart agree (≤ 20 s), via `vncpilot snap`.
-fn settled_screen(desktop: &Xvnc, scratch: &Path) -> RgbImage {
-    let path = scratch.join("snap.png");
-    let snap = || {
-        let (code, _, err) = vncpilot(&["snap", "--vnc", &desktop.unix_addr(), s(&path)]);
-        assert_eq!(code, Some(0), "{err}");
-        image::open(&path).expect("snap png").to_rgb8()
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut last = snap();
-    loop {
-        std::thread::sleep(Duration::from_millis(300));
-        let now = snap();
-        if now == last {
-            return now;
-        }
-        assert!(Instant::now() < deadline, "the screen never settled");
-        last = now;
-    }
-}
-
-/// The smallest rectangle holding every pixel that differs.
-fn changed_box(a: &RgbImage, b: &RgbImage) -> (u32, u32, u32, u32) {
-    let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
-    for (x, y, p) in a.enumerate_pixels() {
-        if b.get_pixel(x, y) != p {
-            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-        }
-    }
-    assert!(x0 <= x1, "the two screens are identical");
-    (x0, y0, x1 - x0 + 1, y1 - y0 + 1)
 }
 
 /// A mask of `size` that compares `region` only.

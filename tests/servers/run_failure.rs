@@ -10,6 +10,7 @@
 //! - macro errors exit 2 with file:line:col.
 
 use crate::common;
+use crate::common::xvnc::{changed_box, settled_screen};
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -144,44 +145,6 @@ fn wait_for_event(results: &Path, action: &str, child: &mut Child) {
         assert!(Instant::now() < deadline, "no {action} event within 20 s");
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// The desktop's screen once two snapshots 300 ms apart agree (≤ 20 s), via `vncpilot snap`.
-fn settled_screen(desktop: &Xvnc, scratch: &Path) -> RgbImage {
-    let path = scratch.join("snap.png");
-    let snap = || {
-        let status = Command::new(env!("CARGO_BIN_EXE_vncpilot"))
-            .args(["snap", "--vnc", &desktop.unix_addr()])
-            .arg(&path)
-            .stdout(Stdio::null())
-            .status()
-            .expect("vncpilot snap");
-        assert!(status.success());
-        image::open(&path).expect("snap png").to_rgb8()
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut last = snap();
-    loop {
-        std::thread::sleep(Duration::from_millis(300));
-        let now = snap();
-        if now == last {
-            return now;
-        }
-        assert!(Instant::now() < deadline, "the screen never settled");
-        last = now;
-    }
-}
-
-/// The smallest rectangle holding every pixel that differs.
-fn changed_box(a: &RgbImage, b: &RgbImage) -> (u32, u32, u32, u32) {
-    let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
-    for (x, y, p) in a.enumerate_pixels() {
-        if b.get_pixel(x, y) != p {
-            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-        }
-    }
-    assert!(x0 <= x1, "the two screens are identical");
-    (x0, y0, x1 - x0 + 1, y1 - y0 + 1)
 }
 
 /// Saves `picture` as screen `<set_dir>/<name>.png`, compared in one region.
