@@ -52,6 +52,13 @@ pub struct MatrixArgs {
     /// Also print the night as TAP on stdout.
     #[arg(long)]
     pub tap: bool,
+    /// Multiply every cell's timeouts by F on a loaded host (times the cell's own scale).
+    #[arg(long, value_name = "F", value_parser = super::run::parse_time_scale)]
+    pub time_scale: Option<f64>,
+    /// File whose first line is the VNC password of cells that attach (`vnc = …`; else
+    /// $VNCPILOT_PASSWORD).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
 }
 
 pub fn run(args: MatrixArgs) -> ExitCode {
@@ -124,8 +131,18 @@ fn run_night(args: MatrixArgs) -> anyhow::Result<u8> {
         known,
         cancel: cancel.clone(),
     });
+    let password = match &args.password_file {
+        Some(path) => {
+            // Checked before any cell starts, so a wrong path is one error, not one per cell.
+            std::fs::metadata(path)
+                .with_context(|| format!("--password-file {}: cannot be read", path.display()))?;
+            PasswordSource::File(path.clone())
+        }
+        None => PasswordSource::Env(super::vnc_args::PASSWORD_ENV.to_string()),
+    };
     let runner = Arc::new(EngineRunner {
-        password: PasswordSource::Env(super::vnc_args::PASSWORD_ENV.to_string()),
+        password,
+        time_scale: args.time_scale,
     });
     eprintln!(
         "matrix {}: {} cells, {jobs} at a time, into {}",

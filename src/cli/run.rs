@@ -54,7 +54,7 @@ pub struct RunArgs {
     pub time_scale: Option<f64>,
 }
 
-fn parse_time_scale(s: &str) -> Result<f64, String> {
+pub(super) fn parse_time_scale(s: &str) -> Result<f64, String> {
     let f: f64 = s
         .parse()
         .map_err(|_| format!("{s:?}: expected a number such as 2 or 1.5"))?;

@@ -11,6 +11,21 @@ use crate::run::{PasswordSource, ResultsLocation, RunOptions};
 pub struct EngineRunner {
     /// For cells that attach to a VNC server (`vnc = …`): where the password comes from.
     pub password: PasswordSource,
+    /// `vncpilot matrix --time-scale F`: multiplies each cell's own scale (its variant's
+    /// `time_scale`, else its harness's `[timeouts] time_scale`), for a loaded night.
+    pub time_scale: Option<f64>,
+}
+
+impl EngineRunner {
+    /// The scale a cell runs at: its own, times the night's.
+    fn scale(&self, cell: Option<f64>, harness: f64) -> Option<f64> {
+        match (self.time_scale, cell) {
+            (None, cell) => cell,
+            (Some(night), cell) => {
+                Some((night * cell.unwrap_or(harness)).min(crate::script::MAX_TIME_SCALE))
+            }
+        }
+    }
 }
 
 impl CellRunner for EngineRunner {
@@ -22,12 +37,9 @@ impl CellRunner for EngineRunner {
         options.progress = false;
         options.cancel = attempt.cancel.clone();
         options.attach = attempt.cell.vnc.clone();
-        options.time_scale = attempt.cell.time_scale;
-        options.password = match &self.password {
-            PasswordSource::None => PasswordSource::None,
-            PasswordSource::Env(name) => PasswordSource::Env(name.clone()),
-            PasswordSource::File(path) => PasswordSource::File(path.clone()),
-        };
+        options.time_scale =
+            self.scale(attempt.cell.time_scale, options.harness.timeouts.time_scale);
+        options.password = self.password.clone();
         match crate::run::run(options).await {
             Ok(outcome) => AttemptOutcome {
                 status: outcome.status,
@@ -40,5 +52,29 @@ impl CellRunner for EngineRunner {
                 duration_s: 0.0,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runner(night: Option<f64>) -> EngineRunner {
+        EngineRunner {
+            password: PasswordSource::None,
+            time_scale: night,
+        }
+    }
+
+    #[test]
+    fn the_night_s_scale_multiplies_the_cell_s_or_else_the_harness_s() {
+        assert_eq!(runner(None).scale(Some(2.0), 1.5), Some(2.0));
+        assert_eq!(runner(None).scale(None, 1.5), None);
+        assert_eq!(runner(Some(3.0)).scale(Some(2.0), 1.5), Some(6.0));
+        assert_eq!(runner(Some(3.0)).scale(None, 1.5), Some(4.5));
+        assert_eq!(
+            runner(Some(90.0)).scale(Some(90.0), 1.0),
+            Some(crate::script::MAX_TIME_SCALE)
+        );
     }
 }

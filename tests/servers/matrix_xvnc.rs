@@ -246,3 +246,103 @@ fn a_retry_that_passes_is_flaky_and_known_issues_label_failures() {
         "{junit}"
     );
 }
+
+#[test]
+fn password_file_and_time_scale_reach_the_cells() {
+    const PASSWORD: &str = "night-pw-7";
+    let dir = tempfile::tempdir().unwrap();
+    let harness = xterm_harness(dir.path());
+    let g = {
+        let mut x = Xvnc::start(800, 600, XvncAuth::Password(PASSWORD));
+        let out = x.dir().join("out");
+        let script = format!("OUT={}; {ANSWER_ONCE}", out.display());
+        x.spawn_client(
+            "xterm",
+            &["-geometry", "80x24+100+100", "-e", "/bin/sh", "-c", &script],
+        );
+        x
+    };
+    wait_ready(std::slice::from_ref(&g));
+    let matrix_file = dir.path().join("locked.toml");
+    std::fs::write(
+        &matrix_file,
+        format!(
+            "[harness.xterm]\npath = {:?}\n[harness.xterm.variant.locked]\nvnc = {:?}\n\
+             time_scale = 1.5\nvariables = {{ token = \"opened\", wait_s = \"4\" }}\n",
+            harness.display().to_string(),
+            g.addr()
+        ),
+    )
+    .unwrap();
+    let password_file = dir.path().join("vnc-password");
+    std::fs::write(&password_file, format!("{PASSWORD}\n")).unwrap();
+    let results = dir.path().join("results");
+    let (code, _, stderr) = matrix(&[
+        matrix_file.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+        "--night",
+        "n1",
+        "--time-scale",
+        "2",
+        "--password-file",
+        password_file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(g.dir().join("out")).unwrap().trim(),
+        "opened"
+    );
+    let attempt = results.join("n1/xterm/locked/attempt-1");
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(attempt.join("result.json")).unwrap())
+            .unwrap();
+    // The night's 2 times the variant's 1.5.
+    assert_eq!(result["time_scale"], 3.0, "{result}");
+    let wait = &result["waits"][0];
+    assert_eq!(wait["timeout_s"], 12.0, "{result}");
+    // The password reached the server and nothing the night wrote.
+    for entry in walk(&results) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(
+            !bytes
+                .windows(PASSWORD.len())
+                .any(|w| w == PASSWORD.as_bytes()),
+            "{} holds the password",
+            entry.display()
+        );
+    }
+    assert!(!stderr.contains(PASSWORD));
+
+    // A password file that is not there is one error naming it, before any cell runs.
+    let missing = dir.path().join("no-such-password");
+    let (code, _, stderr) = matrix(&[
+        matrix_file.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+        "--night",
+        "n2",
+        "--password-file",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(missing.to_str().unwrap()), "{stderr}");
+    assert!(!results.join("n2").exists());
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
