@@ -17,10 +17,12 @@ pub mod error;
 pub mod frames;
 pub mod input;
 pub mod live_check;
+pub mod pause;
 pub mod save;
 pub mod server;
 pub mod update;
 
 pub use error::AuthorError;
+pub use pause::{PauseSlot, PauseView};
 pub use save::{Drawing, Saved};
 pub use server::{Author, AuthorOptions};

@@ -29,6 +29,7 @@ use super::error::AuthorError;
 use super::frames::{self, Ended};
 use super::input::{Input, InputSender};
 use super::live_check::{self, CheckReport, References};
+use super::pause::PauseSlot;
 use super::save::{self, Drawing};
 use super::update;
 use crate::display::Display;
@@ -72,6 +73,7 @@ struct Shared {
     refs: Arc<References>,
     options: AuthorOptions,
     stopping: watch::Receiver<bool>,
+    pause: Arc<PauseSlot>,
 }
 
 /// A running authoring server.
@@ -82,6 +84,7 @@ pub struct Author {
     stopping: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     ended: Ended,
+    pause: Arc<PauseSlot>,
 }
 
 impl Author {
@@ -118,6 +121,7 @@ impl Author {
         }
         let token = token()?;
         let (stopping_tx, stopping) = watch::channel(false);
+        let pause = Arc::new(PauseSlot::new());
         let shared = Arc::new(Shared {
             display,
             frames,
@@ -126,6 +130,7 @@ impl Author {
             refs,
             options,
             stopping: stopping.clone(),
+            pause: pause.clone(),
         });
         let at = |p: &str| format!("/{token}{p}");
         let app = Router::new()
@@ -147,6 +152,8 @@ impl Author {
             .route(&at("/api/frozen.png"), get(frozen_png))
             .route(&at("/api/save"), post(save_reference))
             .route(&at("/api/edit"), post(edit_reference))
+            .route(&at("/api/pause"), get(pause_view))
+            .route(&at("/api/resume"), post(resume))
             .with_state(shared);
         let mut until = stopping.clone();
         let task = tokio::spawn(async move {
@@ -163,7 +170,13 @@ impl Author {
             stopping: stopping_tx,
             task,
             ended,
+            pause,
         })
+    }
+
+    /// Where a paused run shows why it paused and the page answers (developer mode).
+    pub fn pause_slot(&self) -> Arc<PauseSlot> {
+        self.pause.clone()
     }
 
     /// The page's address (with its token): give it to the browser, to nobody else.
@@ -304,6 +317,36 @@ async fn save_reference(State(s): State<Arc<Shared>>, Json(drawing): Json<Drawin
         .into_response(),
         Ok(Err(e)) => invalid(e),
         Err(e) => invalid(AuthorError::Invalid(format!("saving failed: {e}"))),
+    }
+}
+
+/// `{"paused": false}`, or `{"paused": true, "step", "action", "screens", "reason"}`.
+async fn pause_view(State(s): State<Arc<Shared>>) -> Response {
+    match s.pause.current() {
+        Some(view) => {
+            let mut reply = serde_json::to_value(view).unwrap_or_default();
+            reply["paused"] = json!(true);
+            Json(reply).into_response()
+        }
+        None => Json(json!({"paused": false})).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ResumeRequest {
+    /// true: retry the step with the references reloaded; false: give up (fail it).
+    retry: bool,
+}
+
+async fn resume(State(s): State<Arc<Shared>>, Json(req): Json<ResumeRequest>) -> Response {
+    if s.pause.answer(req.retry) {
+        Json(json!({"resumed": true, "retry": req.retry})).into_response()
+    } else {
+        (
+            StatusCode::CONFLICT,
+            Json(json!({"error": "the run is not paused"})),
+        )
+            .into_response()
     }
 }
 

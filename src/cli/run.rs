@@ -2,15 +2,19 @@
 //! run's cancellation, runs it with [`vncpilot::run::run`], and prints the verdict (and TAP or
 //! JUnit when asked). The exit code is the verdict's: 0 pass, 1 fail, 2 error.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use vncpilot::guest::GuestOverrides;
 use vncpilot::report::{self, Status};
 use vncpilot::rfb::Addr;
-use vncpilot::run::{Canceller, Outcome, PasswordSource, ResultsLocation, RunOptions};
-use vncpilot::script::{Harness, check_time_scale, parse_override};
+use vncpilot::run::{
+    Canceller, Outcome, PasswordSource, PauseNotice, PauseOptions, ResultsLocation, RunOptions,
+};
+use vncpilot::script::{Harness, PausePoint, PausePolicy, check_time_scale, parse_override};
 
 use super::exit;
 
@@ -52,6 +56,16 @@ pub struct RunArgs {
     /// loaded host; overrides the harness's [timeouts] time_scale.
     #[arg(long, value_name = "F", value_parser = parse_time_scale)]
     pub time_scale: Option<f64>,
+    /// Developer mode: when a screen wait fails, pause instead of failing; fix or add the
+    /// reference on the authoring page (its URL is printed), then Retry or Give up there.
+    #[arg(long)]
+    pub pause_on_fail: bool,
+    /// Developer mode: pause before step N or before any wait for screen NAME (repeatable).
+    #[arg(long, value_name = "STEP|SCREEN")]
+    pub pause_at: Vec<PausePoint>,
+    /// Where a paused run's authoring page listens (port 0: any free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub pause_listen: SocketAddr,
 }
 
 pub(super) fn parse_time_scale(s: &str) -> Result<f64, String> {
@@ -116,7 +130,26 @@ fn options(args: &RunArgs, harness: Harness) -> RunOptions {
         Some(path) => PasswordSource::File(path.clone()),
         None => PasswordSource::Env(super::vnc_args::PASSWORD_ENV.to_string()),
     };
+    let policy = PausePolicy {
+        on_fail: args.pause_on_fail,
+        at: args.pause_at.clone(),
+    };
+    if policy.is_active() {
+        let mut pause = PauseOptions::new(policy);
+        pause.listen = args.pause_listen;
+        pause.notify = Arc::new(print_pause);
+        options.pause = Some(pause);
+    }
     options
+}
+
+/// A pause on stderr: where the run stopped, and the page that resumes it.
+fn print_pause(notice: &PauseNotice) {
+    eprintln!(
+        "\npaused at {}\nfix or add the reference on the authoring page, then press Retry (or Give up): {}",
+        notice.paused.describe(),
+        notice.url
+    );
 }
 
 /// The verdict on stderr (TAP on stdout, JUnit to a file when asked); the exit code.

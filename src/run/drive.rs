@@ -8,6 +8,7 @@ use super::forensics_collect::{self, QemuEvidence};
 use super::guest_setup::{self, Guest};
 use super::guest_watch;
 use super::observers::Followers;
+use super::pause_page::PagePauser;
 use super::watchdog::Watchdog;
 use super::{RunError, RunOptions, recording};
 use crate::guest::Qemu;
@@ -60,25 +61,39 @@ pub(crate) async fn drive(
         serial,
     } = guest;
     live.recording = recording::start(results, started, &display, followers);
-    let ctx = Arc::new(
-        RunContext::builder(
-            display,
-            screens,
-            followers.all.clone(),
-            results.file("screenshots"),
-        )
-        // The macro's events count from the run's start, like the video.
-        .started(started)
-        .qmp(qmp)
-        .serial(serial)
-        .variables(harness.variables.clone(), harness.secrets.clone())
-        .time_scale(options.scale())
-        .stall(harness.timeouts.stall)
-        .build(),
-    );
+    let pauser = options.pause.as_ref().map(|p| {
+        Arc::new(PagePauser::new(
+            p.clone(),
+            display.clone(),
+            harness.screens_root.clone(),
+            harness.screen_set.clone(),
+        ))
+    });
+    let mut builder = RunContext::builder(
+        display,
+        screens,
+        followers.all.clone(),
+        results.file("screenshots"),
+    )
+    // The macro's events count from the run's start, like the video.
+    .started(started)
+    .qmp(qmp)
+    .serial(serial)
+    .variables(harness.variables.clone(), harness.secrets.clone())
+    .time_scale(options.scale())
+    .stall(harness.timeouts.stall);
+    if let (Some(p), Some(pauser)) = (&options.pause, &pauser) {
+        builder = builder.pause(p.policy.clone(), pauser.clone());
+    }
+    let ctx = Arc::new(builder.build());
+    // A run that may pause waits for a person: only the caller's cancellation ends it.
+    let limit = match &options.pause {
+        Some(p) if p.policy.is_active() => None,
+        _ => Some(options.timeouts().run.saturating_sub(started.elapsed())),
+    };
     let watchdog = Watchdog::start(
         ctx.clone(),
-        options.timeouts().run.saturating_sub(started.elapsed()),
+        limit,
         options.cancel.clone(),
         options.cancel_reason.clone(),
     );
@@ -96,6 +111,9 @@ pub(crate) async fn drive(
         reason: format!("the macro thread failed: {e}"),
     });
     drop(watchdog);
+    if let Some(pauser) = &pauser {
+        pauser.shutdown().await;
+    }
     if let Some(e) = keep_evidence(results, &ctx, followers, &verdict, live.qemu.as_ref()).await {
         // A pass must leave its final screen; a results disk that cannot take it is an error.
         return Ok(Verdict {
@@ -131,6 +149,6 @@ async fn keep_evidence(
         }),
         _ => None,
     };
-    forensics_collect::write(results, ctx.screens(), &followers.waits, final_frame, qemu).await;
+    forensics_collect::write(results, &ctx.screens(), &followers.waits, final_frame, qemu).await;
     None
 }

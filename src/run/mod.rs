@@ -22,6 +22,7 @@ mod guest_watch;
 mod observers;
 mod options;
 mod outcome;
+mod pause_page;
 mod recording;
 mod watchdog;
 
@@ -29,6 +30,7 @@ pub use error::RunError;
 pub use exit_code::{connection_exit_code, exit_code};
 pub use options::{CancelReason, Canceller, PasswordSource, ResultsLocation, RunOptions, Watch};
 pub use outcome::Outcome;
+pub use pause_page::{PauseNotice, PauseOptions};
 
 use std::time::Instant;
 

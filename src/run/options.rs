@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 use tokio_util::sync::CancellationToken;
 
 use super::RunError;
+use super::pause_page::PauseOptions;
 use crate::report::RunObserver;
 use crate::rfb::{Addr, Secret};
 use crate::script::{Harness, Timeouts};
@@ -34,6 +35,9 @@ pub struct RunOptions {
     pub observers: Vec<Arc<dyn RunObserver>>,
     /// Multiply every timeout by this instead of the harness's `[timeouts] time_scale`.
     pub time_scale: Option<f64>,
+    /// Developer mode: pause on a failed wait or at chosen steps, answered on the authoring
+    /// page (then the run has no whole-run timeout: a person is at it).
+    pub pause: Option<PauseOptions>,
 }
 
 impl RunOptions {
@@ -52,6 +56,7 @@ impl RunOptions {
             progress: true,
             observers: Vec::new(),
             time_scale: None,
+            pause: None,
         }
     }
 

@@ -15,16 +15,26 @@ use crate::script::{RunContext, Stop};
 pub(crate) struct Watchdog(JoinHandle<()>);
 
 impl Watchdog {
-    /// Watches `ctx` for `limit` from now and for `cancel`.
+    /// Watches `ctx` for `limit` from now (`None`: no limit, developer mode) and for `cancel`.
     pub fn start(
         ctx: Arc<RunContext>,
-        limit: Duration,
+        limit: Option<Duration>,
         cancel: CancellationToken,
         reason: CancelReason,
     ) -> Watchdog {
         Watchdog(tokio::spawn(async move {
+            let time_up = async {
+                match limit {
+                    Some(l) => tokio::time::sleep(l).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
-                _ = tokio::time::sleep(limit) => ctx.stop(Stop::Timeout(limit)),
+                _ = time_up => {
+                    if let Some(l) = limit {
+                        ctx.stop(Stop::Timeout(l));
+                    }
+                }
                 _ = cancel.cancelled() => {
                     let why = reason.get().unwrap_or("cancelled").to_string();
                     ctx.stop(Stop::Interrupted(why));

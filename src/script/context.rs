@@ -4,24 +4,26 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
+use super::pause::{PausePolicy, Pauser};
 use crate::display::Display;
 use crate::guest::{Qmp, SerialLog};
 use crate::pointer::MouseState;
 use crate::report::{EventKind, RunObserver};
-use crate::screen::ScreenSet;
+use crate::screen::{ScreenError, ScreenSet};
 
 /// The world of one macro run, built once with [`RunContext::builder`] and read through its
 /// accessors. (The fields are crate-visible for the macro API; outside the crate they are only
 /// set through the builder.)
 pub struct RunContext {
     pub(crate) display: Arc<dyn Display>,
-    pub(crate) screens: ScreenSet,
+    /// Swapped whole when a paused run reloads the references from disk.
+    screens: RwLock<Arc<ScreenSet>>,
     /// QEMU's monitor, when vncpilot launched the guest (not with `--vnc`).
     pub(crate) qmp: Option<Arc<Qmp>>,
     /// The guest's serial port, when vncpilot launched the guest.
@@ -41,6 +43,8 @@ pub struct RunContext {
     pub(crate) time_scale: f64,
     /// The harness's stall time for screen waits (before scaling); `None` is off.
     pub(crate) stall: Option<Duration>,
+    /// Developer mode: when to pause and who answers (`None`: never pause).
+    pub(crate) pause: Option<(PausePolicy, Arc<dyn Pauser>)>,
     failure: Mutex<Option<String>>,
     stop_reason: Mutex<Option<Stop>>,
     step: AtomicU64,
@@ -64,6 +68,7 @@ pub struct RunContextBuilder {
     cursors: Option<PathBuf>,
     time_scale: f64,
     stall: Option<Duration>,
+    pause: Option<(PausePolicy, Arc<dyn Pauser>)>,
 }
 
 impl RunContextBuilder {
@@ -116,6 +121,13 @@ impl RunContextBuilder {
         self
     }
 
+    /// Developer mode: pause where `policy` says and let `pauser` decide how to go on
+    /// (`--pause-on-fail`, `--pause-at`). An inactive policy is the same as none.
+    pub fn pause(mut self, policy: PausePolicy, pauser: Arc<dyn Pauser>) -> Self {
+        self.pause = policy.is_active().then_some((policy, pauser));
+        self
+    }
+
     /// Looks for cursor pictures in `dir` instead of `<screens root>/cursors`.
     pub fn cursors_dir(mut self, dir: PathBuf) -> Self {
         self.cursors = Some(dir);
@@ -136,7 +148,8 @@ impl RunContextBuilder {
             mouse: Mutex::new(MouseState::new(cursors)),
             time_scale: self.time_scale,
             stall: self.stall,
-            screens: self.screens,
+            pause: self.pause,
+            screens: RwLock::new(Arc::new(self.screens)),
             qmp: self.qmp,
             serial: self.serial,
             handle: Handle::current(),
@@ -199,6 +212,7 @@ impl RunContext {
             cursors: None,
             time_scale: 1.0,
             stall: None,
+            pause: None,
         }
     }
 
@@ -216,8 +230,19 @@ impl RunContext {
         &self.display
     }
 
-    pub fn screens(&self) -> &ScreenSet {
-        &self.screens
+    /// The screen set as it is now (a paused run may have reloaded it since).
+    pub fn screens(&self) -> Arc<ScreenSet> {
+        self.screens
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Reads the screen set's folder again (references saved while the run was paused).
+    pub fn reload_screens(&self) -> Result<(), ScreenError> {
+        let fresh = ScreenSet::load_dir(self.screens().dir())?;
+        *self.screens.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
+        Ok(())
     }
 
     pub fn qmp(&self) -> Option<&Arc<Qmp>> {

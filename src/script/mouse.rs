@@ -234,11 +234,20 @@ impl RunContext {
         let call = format!("click_screen({name:?})");
         let step = self.next_step();
         let timeout = self.scaled_timeout(timeout)?;
-        let refs = self.references(&[name.to_string()], &format!("{call}: "))?;
-        let reference = refs[0].clone();
         let start = Instant::now();
         let stall = self.stall_for(options);
-        let awaited = self.await_screens(step, "click_screen", refs, timeout, stall)?;
+        let names = [name.to_string()];
+        let (awaited, refs) = self.await_named(
+            step,
+            "click_screen",
+            &names,
+            &format!("{call}: "),
+            timeout,
+            stall,
+            true,
+        )?;
+        // After a developer-mode retry this is the reloaded reference, whose click point counts.
+        let reference = refs[0].clone();
         let failure = awaited.failure(&[name.to_string()], timeout);
         let result = match awaited {
             Awaited::Matched { result, .. } => result,

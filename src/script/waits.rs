@@ -14,6 +14,7 @@ use rhai::{Dynamic, EvalAltResult};
 
 use super::context::RunContext;
 use super::convert::{RhaiResult, error, screen_names, seconds};
+use super::pause::{Paused, Resume};
 use super::stall::{WaitOptions, pixels_changed};
 use super::still::StillOptions;
 use crate::report::{EventKind, Progress, ScreenCheck, ScreenWait, Stillness};
@@ -101,9 +102,16 @@ impl RunContext {
         let step = self.next_step();
         let names = screen_names(names)?;
         let timeout = self.scaled_timeout(timeout)?;
-        let refs = self.references(&names, "")?;
         let start = Instant::now();
-        let awaited = self.await_screens(step, action, refs, timeout, self.stall_for(options))?;
+        let (awaited, _) = self.await_named(
+            step,
+            action,
+            &names,
+            "",
+            timeout,
+            self.stall_for(options),
+            must,
+        )?;
         let failure = awaited.failure(&names, timeout);
         match awaited {
             Awaited::Matched { name, result } => {
@@ -141,6 +149,87 @@ impl RunContext {
         }
     }
 
+    /// The screen wait with developer mode around it: pauses before a chosen step or screen,
+    /// and — for a wait that must match (`must`) — pauses on a failure instead of failing.
+    /// A Retry reloads the references from disk and waits again with the whole timeout, so a
+    /// reference saved on the authoring page is what the retry matches against. Returns the
+    /// references the last wait used (`call` prefixes an unknown-screen error).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn await_named(
+        &self,
+        step: u64,
+        action: &str,
+        names: &[String],
+        call: &str,
+        timeout: Duration,
+        stall: Option<Duration>,
+        must: bool,
+    ) -> RhaiResult<(Awaited, Vec<Arc<Reference>>)> {
+        let pause = |failure: Option<String>| Paused {
+            step,
+            action: action.to_string(),
+            screens: names.to_vec(),
+            failure,
+        };
+        if self
+            .pause
+            .as_ref()
+            .is_some_and(|(policy, _)| policy.pauses_at(step, names))
+        {
+            self.ask(&pause(None))?;
+        }
+        let on_fail = self.pause.as_ref().is_some_and(|(p, _)| p.on_fail);
+        loop {
+            // A reference not made yet is the other thing developer mode is for: add it.
+            let refs = match self.references(names, call) {
+                Err(e) if must && on_fail => {
+                    if self.ask(&pause(Some(e.to_string())))? == Resume::Retry {
+                        continue;
+                    }
+                    return Err(e);
+                }
+                refs => refs?,
+            };
+            let awaited = self.await_screens(step, action, refs.clone(), timeout, stall)?;
+            if must
+                && on_fail
+                && let Some(reason) = awaited.failure(names, timeout)
+                && self.ask(&pause(Some(reason)))? == Resume::Retry
+            {
+                continue;
+            }
+            return Ok((awaited, refs));
+        }
+    }
+
+    /// Pauses the run and blocks until the pauser answers; a Retry reloads the references.
+    /// Both ends are in the event log, so a reader of a developer-mode run sees the pause.
+    fn ask(&self, paused: &Paused) -> RhaiResult<Resume> {
+        let Some((_, pauser)) = &self.pause else {
+            return Ok(Resume::GiveUp);
+        };
+        self.emit(EventKind::Log {
+            step: paused.step,
+            message: format!("paused: {}", paused.describe()),
+        });
+        let answer = pauser.pause(paused, &self.cancel);
+        self.check_cancel()?;
+        let message = match answer {
+            Resume::Retry => {
+                self.reload_screens().map_err(|e| {
+                    self.fail_with(format!("reloading the references after the pause: {e}"))
+                })?;
+                "resumed: retrying with the references reloaded"
+            }
+            Resume::GiveUp => "resumed: given up",
+        };
+        self.emit(EventKind::Log {
+            step: paused.step,
+            message: message.into(),
+        });
+        Ok(answer)
+    }
+
     /// The reference screens called `names`, or an error (prefixed with `call`) listing the
     /// screen set's names.
     pub(crate) fn references(
@@ -149,12 +238,13 @@ impl RunContext {
         call: &str,
     ) -> RhaiResult<Vec<Arc<Reference>>> {
         let mut refs = Vec::new();
+        let screens = self.screens();
         for n in names {
-            let r = self.screens.get(n).ok_or_else(|| {
-                let known: Vec<&str> = self.screens.names().collect();
+            let r = screens.get(n).ok_or_else(|| {
+                let known: Vec<&str> = screens.names().collect();
                 error(format!(
                     "{call}no screen {n:?} in {} (it has: {})",
-                    self.screens.dir().display(),
+                    screens.dir().display(),
                     known.join(", ")
                 ))
             })?;

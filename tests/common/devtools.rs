@@ -180,6 +180,23 @@ impl Page {
 
     /// Evaluates `expression` in the page (awaiting a promise) and returns its value; a thrown
     /// exception or rejected promise fails the test with its text.
+    /// Waits (in the page, ≤ `secs`) until `expr` is truthy and returns its value.
+    pub fn wait_for(&mut self, expr: &str, secs: u64) -> Value {
+        self.eval(&format!(
+            "new Promise((resolve, reject) => {{
+               const t0 = Date.now();
+               (function poll() {{
+                 let v; try {{ v = ({expr}); }} catch (e) {{}}
+                 if (v) resolve(v);
+                 else if (Date.now() - t0 > {ms}) reject('timed out waiting for: ' + {text});
+                 else setTimeout(poll, 50);
+               }})();
+             }})",
+            ms = secs * 1000,
+            text = json!(expr)
+        ))
+    }
+
     pub fn eval(&mut self, expression: &str) -> Value {
         let result = self.call(
             "Runtime.evaluate",

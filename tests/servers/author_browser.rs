@@ -143,21 +143,8 @@ impl Drop for AuthorProcess {
     }
 }
 
-/// Waits (in the page, ≤ `secs`) until `expr` is truthy and returns its value.
 fn wait_for(page: &mut Page, expr: &str, secs: u64) -> Value {
-    page.eval(&format!(
-        "new Promise((resolve, reject) => {{
-           const t0 = Date.now();
-           (function poll() {{
-             let v; try {{ v = ({expr}); }} catch (e) {{}}
-             if (v) resolve(v);
-             else if (Date.now() - t0 > {ms}) reject('timed out waiting for: ' + {text});
-             else setTimeout(poll, 50);
-           }})();
-         }})",
-        ms = secs * 1000,
-        text = json!(expr)
-    ))
+    page.wait_for(expr, secs)
 }
 
 /// FNV-1a over the RGB bytes, the same in the page (over the live canvas) and here.

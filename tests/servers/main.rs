@@ -10,6 +10,7 @@ mod common;
 mod author_browser;
 mod docs_examples;
 mod matrix_xvnc;
+mod pause_browser;
 mod pointer_macro_xvnc;
 mod record_session;
 mod refs_maintain;

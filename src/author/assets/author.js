@@ -293,4 +293,33 @@ $('save-form').addEventListener('submit', async (e) => {
   } catch (err) { showError('save: ' + err.message); }
 });
 
+// Developer mode: a paused run shows why; Retry reruns the step with the references reloaded.
+let pausedAt = null;
+async function pollPause() {
+  try {
+    const r = await fetch(base + 'api/pause', { cache: 'no-store' });
+    const p = await r.json();
+    $('paused').hidden = !p.paused;
+    const key = p.paused ? `${p.step} ${p.reason}` : null;
+    if (p.paused && key !== pausedAt) {
+      $('paused-reason').textContent = p.reason;
+      // The failed frame is what the guest shows now: freeze it, named as the awaited screen.
+      if (state.mode === 'live') $('freeze').click();
+      if (!$('ref-name').value && p.screens.length) $('ref-name').value = p.screens[0];
+    }
+    pausedAt = key;
+  } catch (e) { /* the run may be ending; the next poll tells */ }
+  setTimeout(pollPause, 1000);
+}
+async function answer(retry) {
+  try {
+    await api('resume', { retry });
+    $('paused').hidden = true;
+    if (state.mode !== 'live') $('live').click();
+  } catch (e) { showError('resume: ' + e.message); }
+}
+$('retry').addEventListener('click', () => answer(true));
+$('give-up').addEventListener('click', () => answer(false));
+pollPause();
+
 screen.focus();
